@@ -1,0 +1,157 @@
+"""What pages need to list and search. The case workflow owns the lifecycle; activities keep these rows in step."""
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+class Person(Base):
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    # What the handbook's My Profile calls "user type": Party, Agent, Attorney, Mediator, Center staff...
+    user_type: Mapped[str] = mapped_column(String(40), default="Party")
+    organization: Mapped[str] = mapped_column(String(200), default="")
+    address1: Mapped[str] = mapped_column(String(200), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    state: Mapped[str] = mapped_column(String(50), default="")
+    zip: Mapped[str] = mapped_column(String(20), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    confidential_notes: Mapped[str] = mapped_column(Text, default="")
+    contact_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
+    # None until the person sets a password from their activation email.
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Bumped on password change and sign-out everywhere, which invalidates older sessions and reset links.
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    mediator_profile: Mapped["MediatorProfile | None"] = relationship(back_populates="person", uselist=False)
+
+
+class MediatorProfile(Base):
+    """An entry of the center's mediator directory, from which panels are proposed."""
+
+    __tablename__ = "mediator_profiles"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    bio: Mapped[str] = mapped_column(Text, default="")
+    expertise: Mapped[str] = mapped_column(String(300), default="")
+    region: Mapped[str] = mapped_column(String(100), default="")
+    languages: Mapped[str] = mapped_column(String(200), default="English")
+    fee: Mapped[str] = mapped_column(String(100), default="")
+    in_directory: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    person: Mapped[Person] = relationship(back_populates="mediator_profile")
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_stage_deadline", "stage", "stage_deadline"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The Request to Mediate as filed.
+    property_address: Mapped[str] = mapped_column(String(300))
+    dispute_bases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    dispute_value: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(Text, default="")
+    filed_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    filed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # Mirrors of the workflow's state, written by activities.
+    stage: Mapped[str] = mapped_column(String(40), default="intake_review", index=True)
+    stage_deadline: Mapped[datetime | None] = mapped_column(nullable=True)
+    ranking_round: Mapped[int] = mapped_column(Integer, default=0)
+    panel: Mapped[list[int]] = mapped_column(JSON, default=list)
+    candidate_mediator_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
+    mediator_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True, index=True)
+    fee_deposit_collected: Mapped[bool] = mapped_column(Boolean, default=False)
+    mediation_scheduled: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    stage_note: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    participants: Mapped[list["Participant"]] = relationship(back_populates="case", cascade="all, delete-orphan")
+
+    @property
+    def workflow_id(self) -> str:
+        return workflow_id_for(self.id)
+
+
+def workflow_id_for(case_id: int) -> str:
+    return f"case-{case_id}"
+
+
+ROLES = ("party", "representative", "interested", "mediator", "staff")
+SIDES = ("initiating", "responding")
+
+
+class Participant(Base):
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("case_id", "person_id", "role", name="uq_participant_role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    side: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # For a representative: the party (a person) they act for, and how (Attorney, Agent, Power of attorney).
+    represents_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
+    representative_kind: Mapped[str] = mapped_column(String(40), default="")
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="participants")
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
+    represents: Mapped[Person | None] = relationship(foreign_keys=[represents_id])
+
+
+class BallotRecord(Base):
+    """Every ballot as submitted, revisions included: the staff audit trail."""
+
+    __tablename__ = "ballots"
+    __table_args__ = (Index("ix_ballots_case_round", "case_id", "ranking_round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    ranking_round: Mapped[int] = mapped_column(Integer)
+    party_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    side: Mapped[str] = mapped_column(String(20))
+    ranked: Mapped[list[int]] = mapped_column(JSON)
+    eliminated: Mapped[list[int]] = mapped_column(JSON)
+    submitted_at: Mapped[datetime] = mapped_column()
+    # The workflow's own key for the submission, so an activity retry records it once.
+    submission_key: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class Email(Base):
+    """The outbox and the send ledger: one row per message, keyed so a retried activity never sends twice."""
+
+    __tablename__ = "emails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True, index=True)
+    to_email: Mapped[str] = mapped_column(String(320), index=True)
+    to_name: Mapped[str] = mapped_column(String(200), default="")
+    subject: Mapped[str] = mapped_column(String(300))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    # pending -> sent; "outbox" transport means it was kept here for a person to read instead of sent.
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    transport: Mapped[str] = mapped_column(String(20))
+    provider_message_id: Mapped[str] = mapped_column(String(200), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)

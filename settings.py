@@ -1,0 +1,53 @@
+"""Every setting a center can change without touching code, read from MEDIATION_* environment variables."""
+
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDIATION_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("data")
+    # Empty means the embedded default: a SQLite file in data_dir.
+    database_url: str = ""
+
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "mediation-cases"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+
+    # No key means the embedded default: every email lands in the outbox table staff can read.
+    sendgrid_api_key: str = ""
+    sendgrid_host: str = "https://api.sendgrid.com"
+    email_from: str = "no-reply@car.odr.com"
+    email_from_name: str = "C.A.R. Mediation Center"
+    center_name: str = "C.A.R. Real Estate Mediation Center"
+    center_email: str = "mediation@car.org"
+    center_phone: str = "213-739-8376"
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    secret_key: str = "dev-only-secret-change-me"
+    cookie_secure: bool = False
+
+    panel_size: int = Field(3, ge=2)
+    max_eliminations: int = Field(1, ge=0)
+    ranking_window: timedelta = timedelta(days=7)
+    ranking_reminder_offsets: list[timedelta] = [timedelta(days=3), timedelta(days=6)]
+    conflict_check_window: timedelta = timedelta(days=2)
+    conflict_check_reminder_after: timedelta = timedelta(days=1)
+    retention_period: timedelta = timedelta(days=730)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'mediation.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
