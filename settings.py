@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     task_queue: str = "mediation-cases"
     temporal_ui_url: str = "http://127.0.0.1:8233"
+    # Lets several centers (or test runs) share one Temporal namespace without their case ids colliding.
+    workflow_id_prefix: str = "case-"
 
     # No key means the embedded default: every email lands in the outbox table staff can read.
     sendgrid_api_key: str = ""
@@ -40,6 +42,9 @@ class Settings(BaseSettings):
     conflict_check_window: timedelta = timedelta(days=2)
     conflict_check_reminder_after: timedelta = timedelta(days=1)
     retention_period: timedelta = timedelta(days=730)
+
+    def workflow_id(self, case_id: int) -> str:
+        return f"{self.workflow_id_prefix}{case_id}"
 
     @property
     def resolved_database_url(self) -> str:

@@ -84,14 +84,6 @@ class Case(Base):
 
     participants: Mapped[list["Participant"]] = relationship(back_populates="case", cascade="all, delete-orphan")
 
-    @property
-    def workflow_id(self) -> str:
-        return workflow_id_for(self.id)
-
-
-def workflow_id_for(case_id: int) -> str:
-    return f"case-{case_id}"
-
 
 ROLES = ("party", "representative", "interested", "mediator", "staff")
 SIDES = ("initiating", "responding")

@@ -1,0 +1,167 @@
+"""Small activities the case workflow calls: keep the database in step, propose panels, send email."""
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from db.models import BallotRecord, Case, MediatorProfile, Participant, Person
+from db.session import transaction
+from mail.render import EmailRenderer
+from mail.sender import Mailer, OutgoingEmail, PermanentEmailError
+from settings import Settings
+from workflows.types import BallotAudit, Notification, PanelRequest, StageRecord
+
+
+def _parse(moment: str | None) -> datetime | None:
+    return datetime.fromisoformat(moment) if moment else None
+
+
+class CaseActivities:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], mailer: Mailer, renderer: EmailRenderer, settings: Settings):
+        self._sessions = sessions
+        self._mailer = mailer
+        self._renderer = renderer
+        self._settings = settings
+
+    @activity.defn
+    async def record_stage(self, record: StageRecord) -> None:
+        async with transaction(self._sessions) as session:
+            case = await session.get(Case, record.case_id)
+            if case is None:
+                raise ApplicationError(f"Case {record.case_id} is not in the database", non_retryable=True)
+            case.stage = record.stage
+            case.stage_deadline = _parse(record.stage_deadline)
+            case.ranking_round = record.ranking_round
+            case.panel = list(record.panel)
+            case.candidate_mediator_id = record.candidate_mediator_id
+            case.mediator_id = record.mediator_id
+            case.fee_deposit_collected = record.fee_deposit_collected
+            case.mediation_scheduled = record.mediation_scheduled
+            case.outcome = record.outcome
+            case.stage_note = record.note
+            if record.mediator_id is not None:
+                await _ensure_mediator_participant(session, record.case_id, record.mediator_id)
+
+    @activity.defn
+    async def record_ballot(self, audit: BallotAudit) -> None:
+        try:
+            async with transaction(self._sessions) as session:
+                session.add(
+                    BallotRecord(
+                        case_id=audit.case_id,
+                        ranking_round=audit.ranking_round,
+                        party_id=audit.party_id,
+                        submitted_by_id=audit.submitted_by_id,
+                        side=audit.side,
+                        ranked=list(audit.ranked),
+                        eliminated=list(audit.eliminated),
+                        submitted_at=datetime.fromisoformat(audit.submitted_at),
+                        submission_key=audit.submission_key,
+                    )
+                )
+        except IntegrityError:
+            # An earlier attempt of this activity already recorded it.
+            pass
+
+    @activity.defn
+    async def propose_panel(self, request: PanelRequest) -> list[int]:
+        """The next mediators from the directory, skipping those this case already tried, least busy first."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(MediatorProfile.person_id)
+                .where(MediatorProfile.in_directory.is_(True), MediatorProfile.person_id.not_in(request.exclude or [-1]))
+                .order_by(MediatorProfile.person_id)
+            )
+            candidates = [r[0] for r in rows]
+            case = await session.get(Case, request.case_id)
+            busy: dict[int, int] = {}
+            if candidates:
+                for (mediator_id,) in await session.execute(
+                    select(Case.mediator_id).where(Case.mediator_id.in_(candidates), Case.stage.in_(["accepted", "scheduled"]))
+                ):
+                    busy[mediator_id] = busy.get(mediator_id, 0) + 1
+            # Rotate by case id so equally busy mediators share the work instead of the first ones taking all.
+            offset = (case.id if case else 0) % len(candidates) if candidates else 0
+            rotated = candidates[offset:] + candidates[:offset]
+            rotated.sort(key=lambda m: busy.get(m, 0))
+            return rotated[: request.size]
+
+    @activity.defn
+    async def send_notification(self, notification: Notification) -> int:
+        """Render and send one email per recipient; the ledger makes a retried attempt skip what already went out."""
+        async with self._sessions() as session:
+            case = await session.get(Case, notification.case_id)
+            if case is None:
+                raise ApplicationError(f"Case {notification.case_id} is not in the database", non_retryable=True)
+            recipient_ids = list(notification.recipient_ids)
+            if notification.all_participants:
+                rows = await session.execute(select(Participant.person_id).where(Participant.case_id == case.id).order_by(Participant.id))
+                recipient_ids += [pid for (pid,) in rows if pid not in recipient_ids]
+            people = {p.id: p for p in (await session.execute(select(Person).where(Person.id.in_(recipient_ids or [-1])))).scalars()}
+            names = await _names_for_details(session, notification.details)
+            parties = (
+                await session.execute(
+                    select(Person.full_name, Participant.side)
+                    .join(Participant, Participant.person_id == Person.id)
+                    .where(Participant.case_id == case.id, Participant.role == "party")
+                    .order_by(Participant.id)
+                )
+            ).all()
+
+        title = _case_title(parties)
+        sent = 0
+        targets = [(str(pid), people[pid].email, people[pid].full_name) for pid in recipient_ids if pid in people]
+        if notification.to_center:
+            targets.append(("center", self._settings.center_email, self._settings.center_name))
+        for suffix, address, name in targets:
+            rendered = self._renderer.render(
+                notification.template,
+                recipient_name=name,
+                case=case,
+                case_title=title,
+                details=notification.details,
+                names=names,
+            )
+            email = OutgoingEmail(
+                idempotency_key=f"{notification.key}:{suffix}",
+                to_email=address,
+                to_name=name,
+                subject=rendered.subject,
+                text_body=rendered.text,
+                html_body=rendered.html,
+                case_id=case.id,
+            )
+            try:
+                if await self._mailer.send(email):
+                    sent += 1
+            except PermanentEmailError as error:
+                raise ApplicationError(str(error), type="PermanentEmailError", non_retryable=True) from error
+        return sent
+
+
+def _case_title(parties: list[tuple[str, str | None]]) -> str:
+    initiating = [name for name, side in parties if side == "initiating"]
+    responding = [name for name, side in parties if side == "responding"]
+    if initiating and responding:
+        return f"{', '.join(initiating)} vs {', '.join(responding)}"
+    return ", ".join(initiating or responding)
+
+
+async def _names_for_details(session: AsyncSession, details: dict[str, str]) -> dict[str, str]:
+    ids = {key: int(value) for key, value in details.items() if key.endswith("_id") and value.isdigit()}
+    if not ids:
+        return {}
+    people = {p.id: p.full_name for p in (await session.execute(select(Person).where(Person.id.in_(ids.values())))).scalars()}
+    return {key.removesuffix("_id"): people.get(pid, "") for key, pid in ids.items()}
+
+
+async def _ensure_mediator_participant(session: AsyncSession, case_id: int, mediator_id: int) -> None:
+    existing = await session.execute(
+        select(Participant.id).where(Participant.case_id == case_id, Participant.person_id == mediator_id, Participant.role == "mediator")
+    )
+    if existing.first() is None:
+        session.add(Participant(case_id=case_id, person_id=mediator_id, role="mediator"))

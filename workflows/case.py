@@ -1,0 +1,637 @@
+"""One durable workflow per case: intake, ranking rounds, the conflict check, and the case until it closes.
+
+The workflow is the source of truth for the lifecycle. Every human action arrives as an Update
+whose validator rejects bad input before it enters history; activities write the database
+mirror and send email. Emails go through an in-workflow queue drained by one coroutine, so
+they leave in order and a long email outage never holds up a deadline.
+"""
+
+import asyncio
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.case_activities import CaseActivities
+    from workflows.tally import Ballot, InvalidBallot, tally, validate_ballot
+    from workflows.types import (
+        OUTCOMES,
+        STAGE_LABELS,
+        FINAL_STAGES,
+        BallotAudit,
+        BallotView,
+        CaseClosure,
+        CaseInput,
+        CaseStatus,
+        ConflictAttempt,
+        ConflictDecision,
+        DeadlineExtension,
+        IntakeDecision,
+        MediatorMilestone,
+        NewPanel,
+        Notification,
+        PanelRequest,
+        PartyProgress,
+        RankingReceipt,
+        RankingSubmission,
+        RosterParty,
+        Stage,
+        StageRecord,
+        StaffAction,
+        TallyResult,
+        TimelineEntry,
+    )
+
+DATABASE_ACTIVITY = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1)),
+}
+EMAIL_ACTIVITY = {
+    "start_to_close_timeout": timedelta(minutes=2),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=5), non_retryable_error_types=["PermanentEmailError"]),
+}
+
+
+class CaseWithdrawn(Exception):
+    """Raised inside the lifecycle when staff withdraw the case, to leave whatever stage it is in."""
+
+
+def rejected(message: str) -> ApplicationError:
+    return ApplicationError(message, type="ActionRejected", non_retryable=True)
+
+
+@workflow.defn
+class CaseWorkflow:
+    @workflow.init
+    def __init__(self, input: CaseInput) -> None:
+        self._case = input
+        self._timers = input.timers
+        self._parties: dict[int, RosterParty] = {p.person_id: p for p in input.parties}
+        self._stage = Stage.INTAKE_REVIEW
+        self._deadline: datetime | None = None
+        self._deadline_version = 0
+        self._round = 0
+        self._panel: list[int] = []
+        self._ballots: dict[int, BallotView] = {}
+        self._close_round_early = False
+        self._intake: IntakeDecision | None = None
+        self._tally: TallyResult | None = None
+        self._tally_history: list[TallyResult] = []
+        self._candidate: int | None = None
+        self._conflict_decision: ConflictDecision | None = None
+        self._attempts: list[ConflictAttempt] = []
+        self._tried: list[int] = []
+        self._new_panel: NewPanel | None = None
+        self._mediator: int | None = None
+        self._fee_deposit_collected = False
+        self._mediation_scheduled = False
+        self._milestone_pending = False
+        self._closure: CaseClosure | None = None
+        self._withdrawal: StaffAction | None = None
+        self._outcome: str | None = None
+        self._note = ""
+        self._timeline: list[TimelineEntry] = []
+        self._emails: list[Notification] = []
+        self._email_seq = 0
+        self._lifecycle_over = False
+
+    @workflow.run
+    async def run(self, input: CaseInput) -> str:
+        mail_queue = asyncio.create_task(self._deliver_emails())
+        self._log("filed", f"Request to Mediate filed for {input.property_address}")
+        try:
+            await self._lifecycle()
+        except CaseWithdrawn:
+            await self._finish_withdrawal()
+        self._lifecycle_over = True
+        await mail_queue
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return str(self._stage)
+
+    # ---- the lifecycle -------------------------------------------------------------------------
+
+    async def _lifecycle(self) -> None:
+        await self._record()
+        self._notify("intake_received", recipients=[self._case.filed_by_id], to_center=True)
+        await self._wait(lambda: self._intake is not None)
+        assert self._intake is not None
+        if not self._intake.accept:
+            self._stage = Stage.REJECTED
+            self._note = self._intake.reason
+            self._log("intake_rejected", self._intake.reason)
+            await self._record()
+            self._notify("intake_rejected", recipients=[self._case.filed_by_id], details={"reason": self._intake.reason})
+            return
+        self._log("intake_accepted")
+        panel = self._intake.panel or await self._propose_panel()
+
+        while True:
+            if panel:
+                order = await self._ranking_round(panel)
+                mediator = await self._conflict_check(order)
+                if mediator is not None:
+                    break
+            await self._await_new_panel("No mediator could be assigned from the last panel." if panel else
+                                        "The mediator directory has no further mediators to propose.")
+            assert self._new_panel is not None
+            panel = self._new_panel.panel or await self._propose_panel()
+
+        self._mediator = mediator
+        self._candidate = None
+        self._deadline = None
+        self._stage = Stage.ACCEPTED
+        self._log("mediator_accepted", "", mediator)
+        await self._record()
+        self._notify("mediator_accepted", all_participants=True, details={"mediator_id": str(mediator)})
+
+        while self._closure is None:
+            await self._wait(lambda: self._closure is not None or self._milestone_pending)
+            if self._milestone_pending:
+                self._milestone_pending = False
+                if self._mediation_scheduled:
+                    self._stage = Stage.SCHEDULED
+                await self._record()
+
+        self._stage = Stage.CLOSED
+        self._outcome = self._closure.outcome
+        self._note = self._closure.note
+        self._log("closed", self._closure.outcome.replace("_", " "), self._closure.actor_id)
+        await self._record()
+        self._notify("case_closed", all_participants=True, details={"outcome": self._closure.outcome})
+
+    async def _ranking_round(self, panel: list[int]) -> list[int]:
+        self._round += 1
+        self._panel = list(panel)
+        self._ballots = {}
+        self._close_round_early = False
+        self._tally = None
+        started = workflow.now()
+        self._deadline = started + timedelta(seconds=self._timers.ranking_window_seconds)
+        self._stage = Stage.RANKING
+        self._log("ranking_opened", f"Round {self._round}: panel of {len(panel)} mediators")
+        await self._record()
+        self._notify("ranking_request", recipients=self._ranking_audience(self._parties))
+
+        reminders = sorted(set(self._timers.ranking_reminder_offsets_seconds))
+        sent_reminders: set[int] = set()
+        while not (self._everyone_ranked() or self._close_round_early):
+            now = workflow.now()
+            if now >= self._deadline:
+                self._log("ranking_deadline", "The ranking deadline passed")
+                break
+            pending = [o for o in reminders if o not in sent_reminders and started + timedelta(seconds=o) < self._deadline]
+            due = [o for o in pending if started + timedelta(seconds=o) <= now]
+            if due:
+                sent_reminders.update(due)
+                silent = {pid: p for pid, p in self._parties.items() if pid not in self._ballots}
+                self._log("ranking_reminder", f"Reminder sent to {len(silent)} part{'y' if len(silent) == 1 else 'ies'}")
+                self._notify("ranking_reminder", recipients=self._ranking_audience(silent))
+                continue
+            wake = min([started + timedelta(seconds=o) for o in pending] + [self._deadline])
+            version = self._deadline_version
+            await self._wait(
+                lambda: self._everyone_ranked() or self._close_round_early or self._deadline_version != version,
+                timeout=wake - now,
+            )
+        return self._run_tally()
+
+    def _run_tally(self) -> list[int]:
+        ballots = [
+            Ballot(party=str(b.party_id), side=b.side, ranked=[str(m) for m in b.ranked], eliminated=[str(m) for m in b.eliminated])
+            for b in self._ballots.values()
+            if b.party_id in self._parties
+        ]
+        result = tally([str(m) for m in self._panel], ballots, self._timers.max_eliminations)
+        self._tally = TallyResult(
+            ranking_round=self._round,
+            order=[int(m) for m in result.order],
+            selected=int(result.selected) if result.selected is not None else None,
+            scores={m: str(score) for m, score in result.scores.items()},
+            eliminated=sorted({int(m) for b in ballots for m in b.eliminated}),
+            ballots_counted=len(ballots),
+        )
+        self._tally_history.append(self._tally)
+        self._log("tallied", f"{len(ballots)} ballot(s) counted; order of mutual preference: {self._tally.order}")
+        return self._tally.order
+
+    async def _conflict_check(self, order: list[int]) -> int | None:
+        window = timedelta(seconds=self._timers.conflict_check_window_seconds)
+        reminder_after = timedelta(seconds=self._timers.conflict_check_reminder_after_seconds)
+        for position, candidate in enumerate(order):
+            started = workflow.now()
+            self._candidate = candidate
+            self._conflict_decision = None
+            self._deadline = started + window
+            attempt = ConflictAttempt(
+                mediator_id=candidate, ranking_round=self._round, started_at=started.isoformat(), deadline=self._deadline.isoformat()
+            )
+            self._attempts.append(attempt)
+            self._stage = Stage.CONFLICT_CHECK
+            self._log("conflict_check_started", "", candidate)
+            await self._record()
+            self._notify("conflict_check_request", recipients=[candidate])
+
+            decided = False
+            if reminder_after < window:
+                decided = await self._wait(lambda: self._conflict_decision is not None, timeout=reminder_after)
+                if not decided:
+                    self._notify("conflict_check_reminder", recipients=[candidate])
+            if not decided:
+                decided = await self._wait(lambda: self._conflict_decision is not None, timeout=self._deadline - workflow.now())
+
+            self._tried.append(candidate)
+            if decided and self._conflict_decision and self._conflict_decision.accept:
+                attempt.outcome = "accepted"
+                return candidate
+            if decided and self._conflict_decision:
+                attempt.outcome, attempt.reason = "declined", self._conflict_decision.reason
+                self._log("conflict_declined", self._conflict_decision.reason, candidate)
+            else:
+                attempt.outcome = "timed_out"
+                self._log("conflict_check_expired", "No answer within the conflict-check window", candidate)
+            self._candidate = None
+            has_next = position + 1 < len(order)
+            self._notify(
+                "reassignment_notice",
+                recipients=self._ranking_audience(self._parties),
+                details={"next_mediator": "yes" if has_next else ""},
+            )
+        return None
+
+    async def _await_new_panel(self, why: str) -> None:
+        self._stage = Stage.AWAITING_NEW_PANEL
+        self._deadline = None
+        self._new_panel = None
+        self._note = why
+        self._log("new_panel_needed", why)
+        await self._record()
+        self._notify("new_panel_needed", to_center=True, details={"reason": why})
+        await self._wait(lambda: self._new_panel is not None)
+        self._note = ""
+        self._log("new_panel_proposed", "", self._new_panel.actor_id if self._new_panel else None)
+
+    async def _finish_withdrawal(self) -> None:
+        assert self._withdrawal is not None
+        for attempt in self._attempts:
+            if attempt.outcome == "pending":
+                attempt.outcome = "withdrawn"
+        self._stage = Stage.WITHDRAWN
+        self._outcome = "withdrawn"
+        self._deadline = None
+        self._candidate = None
+        self._note = self._withdrawal.reason
+        self._log("withdrawn", self._withdrawal.reason, self._withdrawal.actor_id)
+        await self._record()
+        self._notify("case_withdrawn", all_participants=True, to_center=True, details={"reason": self._withdrawal.reason})
+
+    # ---- helpers -------------------------------------------------------------------------------
+
+    async def _wait(self, condition, timeout: timedelta | None = None) -> bool:
+        """Wait for the condition; False on timeout. Withdrawal interrupts any wait."""
+        try:
+            await workflow.wait_condition(lambda: self._withdrawal is not None or condition(), timeout=timeout)
+        except asyncio.TimeoutError:
+            if self._withdrawal is None:
+                return False
+        if self._withdrawal is not None:
+            raise CaseWithdrawn()
+        return True
+
+    def _everyone_ranked(self) -> bool:
+        return bool(self._parties) and all(pid in self._ballots for pid in self._parties)
+
+    def _ranking_audience(self, parties: dict[int, RosterParty]) -> list[int]:
+        people: list[int] = []
+        for party in parties.values():
+            for person in [party.person_id, *party.representative_ids]:
+                if person not in people:
+                    people.append(person)
+        return people
+
+    async def _propose_panel(self) -> list[int]:
+        return await workflow.execute_activity_method(
+            CaseActivities.propose_panel,
+            PanelRequest(case_id=self._case.case_id, size=self._timers.panel_size, exclude=list(self._tried)),
+            **DATABASE_ACTIVITY,
+        )
+
+    async def _record(self) -> None:
+        await workflow.execute_activity_method(
+            CaseActivities.record_stage,
+            StageRecord(
+                case_id=self._case.case_id,
+                stage=str(self._stage),
+                stage_deadline=self._deadline.isoformat() if self._deadline else None,
+                ranking_round=self._round,
+                panel=list(self._panel),
+                candidate_mediator_id=self._candidate,
+                mediator_id=self._mediator,
+                fee_deposit_collected=self._fee_deposit_collected,
+                mediation_scheduled=self._mediation_scheduled,
+                outcome=self._outcome,
+                note=self._note,
+            ),
+            **DATABASE_ACTIVITY,
+        )
+
+    def _notify(
+        self,
+        template: str,
+        recipients: list[int] | None = None,
+        all_participants: bool = False,
+        to_center: bool = False,
+        details: dict[str, str] | None = None,
+    ) -> None:
+        self._email_seq += 1
+        self._emails.append(
+            Notification(
+                key=f"{workflow.info().workflow_id}/{self._email_seq:05d}-{template}",
+                template=template,
+                case_id=self._case.case_id,
+                recipient_ids=list(recipients or []),
+                all_participants=all_participants,
+                to_center=to_center,
+                details={"deadline": self._deadline.isoformat() if self._deadline else "", **(details or {})},
+            )
+        )
+
+    async def _deliver_emails(self) -> None:
+        while True:
+            await workflow.wait_condition(lambda: bool(self._emails) or self._lifecycle_over)
+            if not self._emails:
+                return
+            notification = self._emails[0]
+            try:
+                await workflow.execute_activity_method(CaseActivities.send_notification, notification, **EMAIL_ACTIVITY)
+            except ActivityError as error:
+                self._log("email_failed", f"{notification.template}: {error.cause or error}")
+            self._emails.pop(0)
+
+    def _log(self, event: str, detail: str = "", actor: int | None = None) -> None:
+        entry = TimelineEntry(at=workflow.now().isoformat(), event=event, detail=detail)
+        if actor is not None:
+            entry.detail = f"{detail} [person {actor}]".strip()
+        self._timeline.append(entry)
+
+    def _require_stage(self, *stages: Stage, message: str) -> None:
+        if self._stage not in stages:
+            raise rejected(message)
+
+    # ---- updates: intake -----------------------------------------------------------------------
+
+    @workflow.update
+    async def review_intake(self, decision: IntakeDecision) -> str:
+        self._intake = decision
+        return "accepted" if decision.accept else "rejected"
+
+    @review_intake.validator
+    def _validate_review_intake(self, decision: IntakeDecision) -> None:
+        self._require_stage(Stage.INTAKE_REVIEW, message="This request has already been reviewed.")
+        if self._intake is not None:
+            raise rejected("This request has already been reviewed.")
+        if not decision.accept and not decision.reason.strip():
+            raise rejected("Give the filer a reason for rejecting the request.")
+        if decision.accept:
+            self._check_panel(decision.panel)
+
+    def _check_panel(self, panel: list[int]) -> None:
+        if len(set(panel)) != len(panel):
+            raise rejected("A mediator can appear only once on a panel.")
+        if panel and len(panel) < 2:
+            raise rejected("Propose at least two mediators so the parties have a choice.")
+
+    # ---- updates: ranking ----------------------------------------------------------------------
+
+    @workflow.update
+    async def submit_ranking(self, submission: RankingSubmission) -> RankingReceipt:
+        party = self._parties[submission.party_id]
+        previous = self._ballots.get(submission.party_id)
+        unchanged = previous is not None and previous.ranked == submission.ranked and previous.eliminated == submission.eliminated
+        ranking_round = self._round
+        if not unchanged:
+            now = workflow.now().isoformat()
+            self._ballots[submission.party_id] = BallotView(
+                party_id=submission.party_id,
+                side=party.side,
+                submitted_by_id=submission.actor_id,
+                ranked=list(submission.ranked),
+                eliminated=list(submission.eliminated),
+                submitted_at=now,
+            )
+            self._log("ranking_revised" if previous else "ranking_submitted", "", submission.party_id)
+            self._email_seq += 1
+            await workflow.execute_activity_method(
+                CaseActivities.record_ballot,
+                BallotAudit(
+                    case_id=self._case.case_id,
+                    ranking_round=ranking_round,
+                    party_id=submission.party_id,
+                    submitted_by_id=submission.actor_id,
+                    side=party.side,
+                    ranked=list(submission.ranked),
+                    eliminated=list(submission.eliminated),
+                    submitted_at=now,
+                    submission_key=f"{workflow.info().workflow_id}/ballot-{self._email_seq:05d}",
+                ),
+                **DATABASE_ACTIVITY,
+            )
+            self._notify(
+                "ballot_received",
+                to_center=True,
+                details={"party_id": str(submission.party_id), "revision": "yes" if previous else ""},
+            )
+        return RankingReceipt(
+            ranking_round=ranking_round,
+            revision=previous is not None,
+            unchanged=unchanged,
+            waiting_for=[pid for pid in self._parties if pid not in self._ballots],
+        )
+
+    @submit_ranking.validator
+    def _validate_submit_ranking(self, submission: RankingSubmission) -> None:
+        self._require_stage(Stage.RANKING, message="Mediator rankings are not open for this case right now.")
+        if self._close_round_early or self._everyone_ranked() and submission.party_id not in self._ballots:
+            raise rejected("This ranking round has closed.")
+        party = self._parties.get(submission.party_id)
+        if party is None:
+            raise rejected("Only a party of this case, or its representative, can submit a mediator ranking.")
+        if submission.actor_id != party.person_id and submission.actor_id not in party.representative_ids:
+            raise rejected("You can submit a ranking only for yourself or for a party you represent.")
+        try:
+            validate_ballot(
+                [str(m) for m in self._panel],
+                Ballot(
+                    party=str(submission.party_id),
+                    side=party.side,
+                    ranked=[str(m) for m in submission.ranked],
+                    eliminated=[str(m) for m in submission.eliminated],
+                ),
+                self._timers.max_eliminations,
+            )
+        except InvalidBallot as error:
+            raise rejected(str(error)) from None
+
+    @workflow.update
+    async def extend_ranking(self, extension: DeadlineExtension) -> str:
+        assert self._deadline is not None
+        self._deadline += timedelta(seconds=extension.extra_seconds)
+        self._deadline_version += 1
+        self._log("ranking_extended", f"New deadline {self._deadline.isoformat()}", extension.actor_id)
+        await self._record()
+        return self._deadline.isoformat()
+
+    @extend_ranking.validator
+    def _validate_extend_ranking(self, extension: DeadlineExtension) -> None:
+        self._require_stage(Stage.RANKING, message="Only an open ranking round can be extended.")
+        if extension.extra_seconds <= 0:
+            raise rejected("Extend the deadline by a positive amount of time.")
+
+    @workflow.update
+    def close_ranking(self, action: StaffAction) -> None:
+        self._close_round_early = True
+        self._log("ranking_closed_early", action.reason, action.actor_id)
+
+    @close_ranking.validator
+    def _validate_close_ranking(self, action: StaffAction) -> None:
+        self._require_stage(Stage.RANKING, message="There is no open ranking round to close.")
+        if self._close_round_early:
+            raise rejected("This ranking round is already closing.")
+
+    # ---- updates: conflict check and panels ----------------------------------------------------
+
+    @workflow.update
+    def decide_conflict(self, decision: ConflictDecision) -> str:
+        self._conflict_decision = decision
+        return "accepted" if decision.accept else "declined"
+
+    @decide_conflict.validator
+    def _validate_decide_conflict(self, decision: ConflictDecision) -> None:
+        self._require_stage(Stage.CONFLICT_CHECK, message="There is no conflict check waiting for an answer.")
+        if decision.actor_id != self._candidate:
+            raise rejected("Only the mediator asked to do the conflict check can answer it.")
+        if self._conflict_decision is not None:
+            raise rejected("You have already answered this conflict check.")
+        if not decision.accept and not decision.reason.strip():
+            raise rejected("Say briefly why you must decline (the nature of the conflict).")
+
+    @workflow.update
+    def propose_new_panel(self, panel: NewPanel) -> None:
+        self._new_panel = panel
+
+    @propose_new_panel.validator
+    def _validate_propose_new_panel(self, panel: NewPanel) -> None:
+        self._require_stage(Stage.AWAITING_NEW_PANEL, message="This case is not waiting for a new panel.")
+        if self._new_panel is not None:
+            raise rejected("A new panel has already been proposed.")
+        self._check_panel(panel.panel)
+
+    @workflow.update
+    async def set_roster(self, parties: list[RosterParty]) -> None:
+        added = {p.person_id: p for p in parties if p.person_id not in self._parties}
+        self._parties = {p.person_id: p for p in parties}
+        self._log("roster_changed", f"{len(parties)} parties")
+        if self._stage == Stage.RANKING and added:
+            self._notify("ranking_request", recipients=self._ranking_audience(added))
+
+    @set_roster.validator
+    def _validate_set_roster(self, parties: list[RosterParty]) -> None:
+        if self._stage in FINAL_STAGES:
+            raise rejected("This case is over; its participants can no longer change.")
+        ids = [p.person_id for p in parties]
+        if len(set(ids)) != len(ids):
+            raise rejected("A person can be a party only once.")
+        if any(p.side not in ("initiating", "responding") for p in parties):
+            raise rejected("Each party is on the initiating or the responding side.")
+
+    # ---- updates: after acceptance -------------------------------------------------------------
+
+    def _check_mediator_or_staff(self, actor: MediatorMilestone | CaseClosure) -> None:
+        if not actor.is_staff and actor.actor_id != self._mediator:
+            raise rejected("Only the case's mediator or center staff can do this.")
+
+    @workflow.update
+    def record_fee_deposit(self, milestone: MediatorMilestone) -> None:
+        self._fee_deposit_collected = True
+        self._milestone_pending = True
+        self._log("fee_deposit_collected", "", milestone.actor_id)
+
+    @record_fee_deposit.validator
+    def _validate_record_fee_deposit(self, milestone: MediatorMilestone) -> None:
+        self._require_stage(Stage.ACCEPTED, Stage.SCHEDULED, message="The fee deposit is collected once a mediator has accepted.")
+        self._check_mediator_or_staff(milestone)
+        if self._fee_deposit_collected:
+            raise rejected("The fee deposit is already recorded as collected.")
+
+    @workflow.update
+    def record_scheduled(self, milestone: MediatorMilestone) -> None:
+        self._mediation_scheduled = True
+        self._milestone_pending = True
+        self._log("mediation_scheduled", "", milestone.actor_id)
+
+    @record_scheduled.validator
+    def _validate_record_scheduled(self, milestone: MediatorMilestone) -> None:
+        self._require_stage(Stage.ACCEPTED, message="The mediation can be scheduled once a mediator has accepted, and only once.")
+        self._check_mediator_or_staff(milestone)
+
+    @workflow.update
+    def close_case(self, closure: CaseClosure) -> None:
+        self._closure = closure
+
+    @close_case.validator
+    def _validate_close_case(self, closure: CaseClosure) -> None:
+        self._require_stage(Stage.ACCEPTED, Stage.SCHEDULED, message="A case is closed with an outcome once a mediator has accepted it.")
+        self._check_mediator_or_staff(closure)
+        if self._closure is not None:
+            raise rejected("This case is already closing.")
+        if closure.outcome not in OUTCOMES:
+            raise rejected(f"The outcome must be one of: {', '.join(o.replace('_', ' ') for o in OUTCOMES)}.")
+
+    @workflow.update
+    def withdraw(self, action: StaffAction) -> None:
+        self._withdrawal = action
+
+    @withdraw.validator
+    def _validate_withdraw(self, action: StaffAction) -> None:
+        if self._stage in FINAL_STAGES or self._withdrawal is not None or self._closure is not None:
+            raise rejected("This case is already over.")
+        if not action.reason.strip():
+            raise rejected("Give a reason for withdrawing the case; the participants will read it.")
+
+    # ---- queries -------------------------------------------------------------------------------
+
+    @workflow.query
+    def status(self) -> CaseStatus:
+        """The full lifecycle status, without individual ballots (those are for staff: see `ballots`)."""
+        return CaseStatus(
+            case_id=self._case.case_id,
+            stage=str(self._stage),
+            stage_label=STAGE_LABELS[self._stage],
+            stage_deadline=self._deadline.isoformat() if self._deadline else None,
+            ranking_round=self._round,
+            panel=list(self._panel),
+            parties=[
+                PartyProgress(person_id=p.person_id, side=p.side, representative_ids=list(p.representative_ids), submitted=p.person_id in self._ballots)
+                for p in self._parties.values()
+            ],
+            tally=self._tally,
+            tally_history=list(self._tally_history),
+            candidate_mediator_id=self._candidate,
+            mediator_id=self._mediator,
+            tried_mediator_ids=list(self._tried),
+            conflict_attempts=list(self._attempts),
+            fee_deposit_collected=self._fee_deposit_collected,
+            mediation_scheduled=self._mediation_scheduled,
+            outcome=self._outcome,
+            note=self._note,
+            timeline=list(self._timeline),
+        )
+
+    @workflow.query
+    def ballots(self) -> list[BallotView]:
+        return list(self._ballots.values())
+
+    @workflow.query
+    def ballot_of(self, party_id: int) -> BallotView | None:
+        return self._ballots.get(party_id)

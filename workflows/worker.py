@@ -1,0 +1,37 @@
+"""Assemble the worker: one place that lists the workflow and activities, used by the console script and tests."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.case_activities import CaseActivities
+from mail.render import EmailRenderer
+from mail.sender import Mailer
+from settings import Settings
+from workflows.case import CaseWorkflow
+
+WORKFLOWS = [CaseWorkflow]
+
+
+def case_activities(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> CaseActivities:
+    return CaseActivities(sessions, Mailer(sessions, settings), EmailRenderer(settings), settings)
+
+
+def build_worker(client: Client, sessions: async_sessionmaker[AsyncSession], settings: Settings, **options) -> Worker:
+    activities = case_activities(sessions, settings)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=[
+            activities.record_stage,
+            activities.record_ballot,
+            activities.propose_panel,
+            activities.send_notification,
+        ],
+        # The SendGrid client is synchronous; it runs in threads via asyncio.to_thread, not on the event loop.
+        activity_executor=ThreadPoolExecutor(max_workers=8),
+        **options,
+    )
