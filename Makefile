@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/python -m tests.run
+	$(BIN)/python -m tests.run -q
 
 dev: $(STAMP)
 	$(BIN)/mediation-dev

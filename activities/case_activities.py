@@ -91,6 +91,13 @@ class CaseActivities:
             return rotated[: request.size]
 
     @activity.defn
+    async def deliver_stored_email(self, idempotency_key: str) -> bool:
+        try:
+            return await self._mailer.deliver_stored(idempotency_key)
+        except PermanentEmailError as error:
+            raise ApplicationError(str(error), type="PermanentEmailError", non_retryable=True) from error
+
+    @activity.defn
     async def send_notification(self, notification: Notification) -> int:
         """Render and send one email per recipient; the ledger makes a retried attempt skip what already went out."""
         async with self._sessions() as session:

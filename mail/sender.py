@@ -51,13 +51,29 @@ class Mailer:
         """Deliver the email unless one with the same key already went out. Returns whether it was sent now."""
         if not await self._claim(email):
             return False
+        await self.deliver_stored(email.idempotency_key)
+        return True
+
+    async def store(self, email: OutgoingEmail) -> bool:
+        """Keep the email in the ledger to be delivered later by deliver_stored; False if the key is already taken."""
+        return await self._claim(email)
+
+    async def deliver_stored(self, key: str) -> bool:
+        async with self._sessions() as session:
+            row = await _ledger_row(session, key)
+        if row is None:
+            raise PermanentEmailError(f"No stored email with key {key}")
+        if row.status == "sent":
+            return False
         provider_id = ""
         if self.transport == "sendgrid":
-            provider_id = await asyncio.to_thread(self._send_with_sendgrid, email)
+            stored = OutgoingEmail(key, row.to_email, row.to_name, row.subject, row.text_body, row.html_body, row.case_id)
+            provider_id = await asyncio.to_thread(self._send_with_sendgrid, stored)
         async with transaction(self._sessions) as session:
-            row = await _ledger_row(session, email.idempotency_key)
+            row = await _ledger_row(session, key)
             row.status = "sent"
             row.sent_at = utcnow()
+            row.transport = self.transport
             row.provider_message_id = provider_id
         return True
 

@@ -12,6 +12,7 @@ from db.migrate import upgrade_database
 from db.models import Case
 from db.session import create_engine, session_factory
 from settings import Settings
+from tests.fake_sendgrid import FakeSendGrid
 from workflows.worker import build_worker
 
 
@@ -67,6 +68,26 @@ async def worker(time_skipping_env, sessions, settings):
         await terminate_open_cases(time_skipping_env.client, sessions, settings)
 
 
+@pytest.fixture
+def fake_sendgrid():
+    """A local HTTP server that answers like SendGrid's v3 mail API (see tests/fake_sendgrid.py)."""
+    with FakeSendGrid() as server:
+        yield server
+
+
+@pytest.fixture
+def sendgrid_settings(settings, fake_sendgrid) -> Settings:
+    """The test settings with SendGrid on: the same database, mail sent to the fake server."""
+    return settings.model_copy(update={"sendgrid_api_key": "SG.test-key", "sendgrid_host": fake_sendgrid.url})
+
+
+@pytest.fixture
+async def sendgrid_worker(time_skipping_env, sessions, sendgrid_settings):
+    async with build_worker(time_skipping_env.client, sessions, sendgrid_settings):
+        yield
+        await terminate_open_cases(time_skipping_env.client, sessions, sendgrid_settings)
+
+
 async def terminate_open_cases(client, sessions, settings) -> None:
     """A case left running with no worker would hold the shared test server's clock still for the next test."""
     async with sessions() as session:
@@ -76,3 +97,12 @@ async def terminate_open_cases(client, sessions, settings) -> None:
             await client.get_workflow_handle(settings.workflow_id(case_id)).terminate("test finished")
         except RPCError as e:
             print('TERMINATE', case_id, e)  # already completed
+
+
+@pytest.fixture
+async def web(time_skipping_env, settings, sessions, worker):
+    """The web app on the test server and the test database, with a browser-like client factory."""
+    from tests.web_support import WebApp
+
+    async with WebApp.running(settings, time_skipping_env.client, sessions) as app:
+        yield app

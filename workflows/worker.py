@@ -10,9 +10,10 @@ from activities.case_activities import CaseActivities
 from mail.render import EmailRenderer
 from mail.sender import Mailer
 from settings import Settings
+from workflows.account_email import AccountEmailWorkflow
 from workflows.case import CaseWorkflow
 
-WORKFLOWS = [CaseWorkflow]
+WORKFLOWS = [CaseWorkflow, AccountEmailWorkflow]
 
 
 def case_activities(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> CaseActivities:
@@ -30,6 +31,7 @@ def build_worker(client: Client, sessions: async_sessionmaker[AsyncSession], set
             activities.record_ballot,
             activities.propose_panel,
             activities.send_notification,
+            activities.deliver_stored_email,
         ],
         # The SendGrid client is synchronous; it runs in threads via asyncio.to_thread, not on the event loop.
         activity_executor=ThreadPoolExecutor(max_workers=8),

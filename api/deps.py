@@ -1,0 +1,140 @@
+"""Request dependencies: the app context, a database session, who is signed in, CSRF, and case access."""
+
+import hmac
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.context import AppContext
+from api.security import SESSION_COOKIE, session_for_token
+from db.models import Case, Participant, Person, WebSession
+
+CSRF_COOKIE = "mediation_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def get_ctx(request: Request) -> AppContext:
+    return request.app.state.ctx
+
+
+Ctx = Annotated[AppContext, Depends(get_ctx)]
+
+
+async def get_db(ctx: Ctx) -> AsyncIterator[AsyncSession]:
+    async with ctx.sessions() as session:
+        yield session
+
+
+Db = Annotated[AsyncSession, Depends(get_db)]
+
+
+class LoginRequired(Exception):
+    """Raised when a page needs a signed-in person; pages redirect to /login, the API answers 401."""
+
+
+@dataclass
+class Viewer:
+    person: Person
+    web_session: WebSession
+
+    @property
+    def id(self) -> int:
+        return self.person.id
+
+    @property
+    def is_staff(self) -> bool:
+        return self.person.is_staff
+
+
+async def optional_viewer(request: Request, db: Db) -> Viewer | None:
+    found = await session_for_token(db, request.cookies.get(SESSION_COOKIE))
+    if found is None:
+        return None
+    web_session, person = found
+    viewer = Viewer(person=person, web_session=web_session)
+    request.state.viewer = viewer
+    return viewer
+
+
+async def current_viewer(viewer: Annotated[Viewer | None, Depends(optional_viewer)]) -> Viewer:
+    if viewer is None:
+        raise LoginRequired()
+    return viewer
+
+
+CurrentViewer = Annotated[Viewer, Depends(current_viewer)]
+
+
+async def staff_viewer(viewer: CurrentViewer) -> Viewer:
+    if not viewer.is_staff:
+        raise HTTPException(status_code=403, detail="Only center staff can do this.")
+    return viewer
+
+
+StaffViewer = Annotated[Viewer, Depends(staff_viewer)]
+
+
+def csrf_token_for(request: Request) -> str:
+    """The token forms must send back: bound to the sign-in session, or to a cookie before signing in."""
+    viewer: Viewer | None = getattr(request.state, "viewer", None)
+    if viewer is not None:
+        return viewer.web_session.csrf_token
+    token = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "new_csrf_cookie", None)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.state.new_csrf_cookie = token
+    return token
+
+
+async def csrf_protect(request: Request, viewer: Annotated[Viewer | None, Depends(optional_viewer)]) -> None:
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        sent = (await request.form()).get(CSRF_FIELD)
+    expected = viewer.web_session.csrf_token if viewer else request.cookies.get(CSRF_COOKIE)
+    if not sent or not expected or not hmac.compare_digest(str(sent), expected):
+        raise HTTPException(status_code=403, detail="This form has expired or did not come from this site. Reload the page and try again.")
+
+
+@dataclass
+class CaseAccess:
+    case: Case
+    viewer: Viewer
+    roles: list[Participant]
+
+    def has_role(self, *roles: str) -> bool:
+        return any(p.role in roles for p in self.roles)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.viewer.is_staff
+
+    @property
+    def represented_party_ids(self) -> list[int]:
+        """The parties this person may act for: themselves if a party, and whom they represent."""
+        ids = [p.person_id for p in self.roles if p.role == "party"]
+        ids += [p.represents_id for p in self.roles if p.role == "representative" and p.represents_id]
+        return ids
+
+
+async def case_access(case_id: int, viewer: CurrentViewer, db: Db) -> CaseAccess:
+    """The case, if this person takes part in it or is staff. Otherwise 404, so a case's existence does not leak."""
+    case = await db.get(Case, case_id)
+    if case is None:
+        raise HTTPException(status_code=404, detail="No such case.")
+    roles = list(
+        (await db.execute(select(Participant).where(Participant.case_id == case_id, Participant.person_id == viewer.id))).scalars()
+    )
+    if not roles and not viewer.is_staff:
+        raise HTTPException(status_code=404, detail="No such case.")
+    return CaseAccess(case=case, viewer=viewer, roles=roles)
+
+
+CaseInView = Annotated[CaseAccess, Depends(case_access)]

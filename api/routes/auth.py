@@ -1,0 +1,133 @@
+"""Sign in, sign out, "Forgot Password?" and setting a password from an activation or reset link."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from sqlalchemy import func, select
+
+from api.deps import CSRF_COOKIE, Ctx, Db, csrf_protect, optional_viewer
+from api.pages import redirect, render
+from api.security import (
+    SESSION_COOKIE,
+    SESSION_LIFETIME,
+    clear_login_failures,
+    end_session,
+    login_throttled,
+    password_problem,
+    record_login_failure,
+    set_password_with_token,
+    start_session,
+    usable_password_token,
+    verify_password,
+)
+from db.models import Person
+from services.accounts import send_password_link
+
+router = APIRouter(tags=["accounts"])
+
+FORGOT_PASSWORD_ANSWER = "If an account exists for that email, we have sent it a link to choose a new password. The link works once, for 2 hours."
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: an attacker's "next" must not turn sign-in into an open redirect.
+    return target if target and target.startswith("/") and not target.startswith("//") else "/cases"
+
+
+@router.get("/", include_in_schema=False)
+async def home(viewer=Depends(optional_viewer)):
+    return redirect("/cases" if viewer else "/login")
+
+
+@router.get("/login", include_in_schema=False)
+async def login_page(request: Request, next: str = "/cases", _viewer=Depends(optional_viewer)):
+    return render(request, "pages/login.html", next=_safe_next(next))
+
+
+@router.post("/login", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+async def login(
+    request: Request,
+    ctx: Ctx,
+    db: Db,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/cases",
+):
+    email = email.strip().lower()
+    if await login_throttled(db, email):
+        return render(
+            request,
+            "pages/login.html",
+            status_code=429,
+            error="Too many failed sign-in attempts for this email. Wait 15 minutes, or use \"Forgot Password?\".",
+            email=email,
+            next=_safe_next(next),
+        )
+    person = (await db.execute(select(Person).where(func.lower(Person.email) == email))).scalar_one_or_none()
+    if not verify_password(person, password):
+        await record_login_failure(db, email)
+        await db.commit()
+        return render(request, "pages/login.html", status_code=400, error="The email or password is not right.", email=email, next=_safe_next(next))
+    await clear_login_failures(db, email)
+    token = await start_session(db, person)
+    await db.commit()
+    response = redirect(_safe_next(next))
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=ctx.settings.cookie_secure,
+    )
+    response.delete_cookie(CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+async def logout(request: Request, db: Db):
+    await end_session(db, request.cookies.get(SESSION_COOKIE))
+    await db.commit()
+    response = redirect("/login", "You have signed out.")
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/forgot-password", include_in_schema=False)
+async def forgot_password_page(request: Request):
+    return render(request, "pages/forgot_password.html")
+
+
+@router.post("/forgot-password", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+async def forgot_password(request: Request, ctx: Ctx, db: Db, email: Annotated[str, Form()] = ""):
+    person = (await db.execute(select(Person).where(func.lower(Person.email) == email.strip().lower()))).scalar_one_or_none()
+    if person is not None:
+        await send_password_link(ctx, db, person, "reset")
+        await db.commit()
+    # The same answer whatever the email, so nobody can learn who has an account here.
+    return render(request, "pages/forgot_password.html", sent=FORGOT_PASSWORD_ANSWER)
+
+
+@router.get("/set-password/{token}", include_in_schema=False)
+async def set_password_page(request: Request, db: Db, token: str):
+    if await usable_password_token(db, token) is None:
+        return render(request, "pages/set_password.html", status_code=410, expired=True)
+    return render(request, "pages/set_password.html", token=token)
+
+
+@router.post("/set-password/{token}", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+async def set_password(
+    request: Request,
+    db: Db,
+    token: str,
+    password: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
+):
+    row = await usable_password_token(db, token)
+    if row is None:
+        return render(request, "pages/set_password.html", status_code=410, expired=True)
+    problem = password_problem(password, confirm)
+    if problem:
+        return render(request, "pages/set_password.html", status_code=400, token=token, error=problem)
+    await set_password_with_token(db, row, password)
+    await db.commit()
+    return redirect("/login", "Your password is set. Sign in with your email and new password.")

