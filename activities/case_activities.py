@@ -121,6 +121,7 @@ class CaseActivities:
 
         title = _case_title(parties)
         sent = 0
+        refused: list[str] = []
         targets = [(str(pid), people[pid].email, people[pid].full_name) for pid in recipient_ids if pid in people]
         if notification.to_center:
             targets.append(("center", self._settings.center_email, self._settings.center_name))
@@ -146,7 +147,10 @@ class CaseActivities:
                 if await self._mailer.send(email):
                     sent += 1
             except PermanentEmailError as error:
-                raise ApplicationError(str(error), type="PermanentEmailError", non_retryable=True) from error
+                # One refused address must not keep the message from the other recipients.
+                refused.append(str(error))
+        if refused:
+            raise ApplicationError("; ".join(refused), type="PermanentEmailError", non_retryable=True)
         return sent
 
 

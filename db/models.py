@@ -80,6 +80,11 @@ class Case(Base):
     mediation_scheduled: Mapped[bool] = mapped_column(Boolean, default=False)
     outcome: Mapped[str | None] = mapped_column(String(40), nullable=True)
     stage_note: Mapped[str] = mapped_column(Text, default="")
+    # Set by the mediator; until then the Discussions tab says they are not open yet.
+    discussions_open: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When a closed case's records are deleted (the workflow's retention timer), and when that happened.
+    retention_due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    records_purged_at: Mapped[datetime | None] = mapped_column(nullable=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     participants: Mapped[list["Participant"]] = relationship(back_populates="case", cascade="all, delete-orphan")
@@ -183,3 +188,101 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Message(Base):
+    """A Case Home message, visible to every participant of the case."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_case_created", "case_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[Person] = relationship()
+
+
+class DiscussionRoom(Base):
+    """The joint room (everyone on the case) or a private caucus room with chosen members."""
+
+    __tablename__ = "discussion_rooms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20))  # joint or caucus
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RoomMember(Base):
+    __tablename__ = "room_members"
+
+    room_id: Mapped[int] = mapped_column(ForeignKey("discussion_rooms.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+
+
+class Document(Base):
+    """A file of the case. Stored under a generated name; only people it is shared with (plus uploader and staff) see it."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    uploader_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    category: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    file_name: Mapped[str] = mapped_column(String(200))
+    storage_key: Mapped[str] = mapped_column(String(200), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    # Set when the file was attached in a discussion room: shared with that room's members.
+    room_id: Mapped[int | None] = mapped_column(ForeignKey("discussion_rooms.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    uploader: Mapped[Person] = relationship()
+
+
+class DocumentShare(Base):
+    __tablename__ = "document_shares"
+
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+
+
+class RoomMessage(Base):
+    __tablename__ = "room_messages"
+    __table_args__ = (Index("ix_room_messages_room_created", "room_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("discussion_rooms.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    body: Mapped[str] = mapped_column(Text, default="")
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[Person] = relationship()
+
+
+class CalendarEvent(Base):
+    __tablename__ = "calendar_events"
+    __table_args__ = (Index("ix_calendar_case_start", "case_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column()
+    ends_at: Mapped[datetime] = mapped_column()
+    meeting_type: Mapped[str] = mapped_column(String(20))  # Online, In person, Phone
+    location: Mapped[str] = mapped_column(String(300), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # The "Mediation" session itself: adding it moves the case to scheduled in its workflow.
+    is_mediation: Mapped[bool] = mapped_column(Boolean, default=False)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
