@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     conflict_check_reminder_after: timedelta = timedelta(days=1)
     retention_period: timedelta = timedelta(days=730)
 
+    max_upload_bytes: int = 10 * 1024 * 1024
+    # Extensions people may upload; each is checked against the file's content too.
+    allowed_upload_extensions: list[str] = ["pdf", "png", "jpg", "jpeg", "gif", "txt", "csv", "doc", "docx", "xls", "xlsx"]
+    # New discussion messages are gathered this long before one email goes to each room member.
+    discussion_digest_delay: timedelta = timedelta(minutes=10)
+
     def workflow_id(self, case_id: int) -> str:
         return f"{self.workflow_id_prefix}{case_id}"
 

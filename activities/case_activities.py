@@ -2,18 +2,32 @@
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from db.models import BallotRecord, Case, MediatorProfile, Participant, Person
+from db.models import (
+    BallotRecord,
+    Case,
+    DiscussionRoom,
+    Document,
+    DocumentShare,
+    MediatorProfile,
+    Message,
+    Participant,
+    Person,
+    RoomMember,
+    RoomMessage,
+    utcnow,
+)
 from db.session import transaction
 from mail.render import EmailRenderer
 from mail.sender import Mailer, OutgoingEmail, PermanentEmailError
 from settings import Settings
-from workflows.types import BallotAudit, Notification, PanelRequest, StageRecord
+from storage.files import FileStore
+from workflows.types import BallotAudit, Notification, PanelRequest, RetentionRecord, StageRecord
 
 
 def _parse(moment: str | None) -> datetime | None:
@@ -21,7 +35,15 @@ def _parse(moment: str | None) -> datetime | None:
 
 
 class CaseActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], mailer: Mailer, renderer: EmailRenderer, settings: Settings):
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        mailer: Mailer,
+        renderer: EmailRenderer,
+        settings: Settings,
+        files: FileStore,
+    ):
+        self._files = files
         self._sessions = sessions
         self._mailer = mailer
         self._renderer = renderer
@@ -89,6 +111,34 @@ class CaseActivities:
             rotated = candidates[offset:] + candidates[:offset]
             rotated.sort(key=lambda m: busy.get(m, 0))
             return rotated[: request.size]
+
+    @activity.defn
+    async def record_retention(self, record: RetentionRecord) -> None:
+        async with transaction(self._sessions) as session:
+            case = await session.get(Case, record.case_id)
+            if case is not None:
+                case.retention_due_at = datetime.fromisoformat(record.due_at)
+
+    @activity.defn
+    async def purge_case_records(self, case_id: int) -> int:
+        """Delete a closed case's documents (files too), messages and discussions; the case row and its outcome stay."""
+        async with transaction(self._sessions) as session:
+            documents = (await session.execute(select(Document).where(Document.case_id == case_id))).scalars().all()
+            storage_keys = [d.storage_key for d in documents]
+            room_ids = select(DiscussionRoom.id).where(DiscussionRoom.case_id == case_id)
+            await session.execute(delete(RoomMessage).where(RoomMessage.room_id.in_(room_ids)))
+            await session.execute(delete(DocumentShare).where(DocumentShare.document_id.in_(select(Document.id).where(Document.case_id == case_id))))
+            await session.execute(delete(Document).where(Document.case_id == case_id))
+            await session.execute(delete(RoomMember).where(RoomMember.room_id.in_(room_ids)))
+            await session.execute(delete(DiscussionRoom).where(DiscussionRoom.case_id == case_id))
+            await session.execute(delete(Message).where(Message.case_id == case_id))
+            case = await session.get(Case, case_id)
+            if case is not None:
+                case.records_purged_at = utcnow()
+        # Files go after the rows are gone: a crash in between leaves orphan files, never rows pointing at nothing.
+        for key in storage_keys:
+            self._files.delete(key)
+        return len(storage_keys)
 
     @activity.defn
     async def deliver_stored_email(self, idempotency_key: str) -> bool:

@@ -271,6 +271,9 @@ async def record(name: str, template_db: Path, workdir: Path) -> Path:
             case_id, people = await make_case(sessions, env.client, settings)
             run = Run(env=env, sessions=sessions, settings=settings, center=center, case_id=case_id, people=people)
             await scenario(run)
+            if expected_result in ("closed", "withdrawn"):
+                # Let the retention period pass so the history holds the whole life, purge included.
+                await run.env.sleep(timedelta(days=800))
             result = await run.wf.result()
             if result != expected_result:
                 raise AssertionError(f"{name}: the case ended {result!r}, expected {expected_result!r}")
@@ -278,7 +281,8 @@ async def record(name: str, template_db: Path, workdir: Path) -> Path:
     finally:
         await env.shutdown()
         await engine.dispose()
-    path = HISTORIES_DIR / f"{run.wf.id}.json"
+    path = HISTORIES_DIR / "current" / f"{run.wf.id}.json"
+    path.parent.mkdir(exist_ok=True)
     path.write_text(history.to_json() + "\n")
     return path
 

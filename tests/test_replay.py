@@ -17,7 +17,7 @@ HISTORIES_DIR = Path(__file__).resolve().parent / "histories"
 
 
 def history_files() -> list[Path]:
-    return sorted(HISTORIES_DIR.glob("*.json"))
+    return sorted(HISTORIES_DIR.rglob("*.json"))
 
 
 def load(path: Path) -> WorkflowHistory:

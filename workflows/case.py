@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         PartyProgress,
         RankingReceipt,
         RankingSubmission,
+        RetentionRecord,
         RosterParty,
         Stage,
         StageRecord,
@@ -52,6 +53,9 @@ EMAIL_ACTIVITY = {
     "start_to_close_timeout": timedelta(minutes=2),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=5), non_retryable_error_types=["PermanentEmailError"]),
 }
+
+
+RETENTION_PATCH = "retention-timer"
 
 
 class CaseWithdrawn(Exception):
@@ -96,6 +100,8 @@ class CaseWorkflow:
         self._emails: list[Notification] = []
         self._email_seq = 0
         self._lifecycle_over = False
+        self._retention_due: datetime | None = None
+        self._records_purged = False
 
     @workflow.run
     async def run(self, input: CaseInput) -> str:
@@ -108,7 +114,21 @@ class CaseWorkflow:
         self._lifecycle_over = True
         await mail_queue
         await workflow.wait_condition(workflow.all_handlers_finished)
+        # Cases that finished before retention existed replay without it (their history has no marker).
+        if self._stage in (Stage.CLOSED, Stage.WITHDRAWN) and workflow.patched(RETENTION_PATCH):
+            await self._retain_then_purge()
         return str(self._stage)
+
+    async def _retain_then_purge(self) -> None:
+        due = workflow.now() + timedelta(seconds=self._timers.retention_seconds)
+        self._retention_due = due
+        await workflow.execute_activity_method(
+            CaseActivities.record_retention, RetentionRecord(case_id=self._case.case_id, due_at=due.isoformat()), **DATABASE_ACTIVITY
+        )
+        await workflow.sleep(due - workflow.now())
+        await workflow.execute_activity_method(CaseActivities.purge_case_records, self._case.case_id, **DATABASE_ACTIVITY)
+        self._records_purged = True
+        self._log("records_purged", "Documents, messages and discussions deleted at the end of the retention period")
 
     # ---- the lifecycle -------------------------------------------------------------------------
 
@@ -626,6 +646,8 @@ class CaseWorkflow:
             outcome=self._outcome,
             note=self._note,
             timeline=list(self._timeline),
+            retention_due_at=self._retention_due.isoformat() if self._retention_due else None,
+            records_purged=self._records_purged,
         )
 
     @workflow.query

@@ -47,6 +47,8 @@ class LifecycleTimers:
     conflict_check_reminder_after_seconds: int
     panel_size: int
     max_eliminations: int
+    # Cases started before retention existed carry no value here and get the center's default of two years.
+    retention_seconds: int = 730 * 86400
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LifecycleTimers":
@@ -60,6 +62,7 @@ class LifecycleTimers:
             conflict_check_reminder_after_seconds=seconds(settings.conflict_check_reminder_after),
             panel_size=settings.panel_size,
             max_eliminations=settings.max_eliminations,
+            retention_seconds=seconds(settings.retention_period),
         )
 
 
@@ -200,6 +203,8 @@ class CaseStatus:
     outcome: str | None
     note: str
     timeline: list[TimelineEntry]
+    retention_due_at: str | None = None
+    records_purged: bool = False
 
 
 @dataclass
@@ -259,3 +264,9 @@ class PanelRequest:
     case_id: int
     size: int
     exclude: list[int]
+
+
+@dataclass
+class RetentionRecord:
+    case_id: int
+    due_at: str

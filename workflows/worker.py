@@ -10,6 +10,7 @@ from activities.case_activities import CaseActivities
 from mail.render import EmailRenderer
 from mail.sender import Mailer
 from settings import Settings
+from storage.files import file_store
 from workflows.account_email import AccountEmailWorkflow
 from workflows.case import CaseWorkflow
 
@@ -17,7 +18,7 @@ WORKFLOWS = [CaseWorkflow, AccountEmailWorkflow]
 
 
 def case_activities(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> CaseActivities:
-    return CaseActivities(sessions, Mailer(sessions, settings), EmailRenderer(settings), settings)
+    return CaseActivities(sessions, Mailer(sessions, settings), EmailRenderer(settings), settings, file_store(settings))
 
 
 def build_worker(client: Client, sessions: async_sessionmaker[AsyncSession], settings: Settings, **options) -> Worker:
@@ -32,6 +33,8 @@ def build_worker(client: Client, sessions: async_sessionmaker[AsyncSession], set
             activities.propose_panel,
             activities.send_notification,
             activities.deliver_stored_email,
+            activities.record_retention,
+            activities.purge_case_records,
         ],
         # The SendGrid client is synchronous; it runs in threads via asyncio.to_thread, not on the event loop.
         activity_executor=ThreadPoolExecutor(max_workers=8),
