@@ -14,7 +14,7 @@ from temporalio.client import Client
 from api.context import AppContext, TemporalConnection
 from api.deps import LoginRequired
 from api.pages import render
-from api.routes import api_v1, auth, cases, health, mediator, ranking, staff
+from api.routes import api_v1, auth, calendar, case_room, cases, discussions, documents, health, mediator, profile, ranking, staff
 from db.session import create_engine, session_factory
 from services.lifecycle import ActionRejected, LifecycleUnavailable
 from settings import Settings, get_settings
@@ -51,7 +51,20 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         lifespan=lifespan,
     )
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for router in (health.router, auth.router, cases.router, ranking.router, mediator.router, staff.router, api_v1.router):
+    for router in (
+        health.router,
+        auth.router,
+        cases.router,
+        ranking.router,
+        mediator.router,
+        staff.router,
+        api_v1.router,
+        profile.router,
+        case_room.router,
+        documents.router,
+        discussions.router,
+        calendar.router,
+    ):
         app.include_router(router)
 
     @app.middleware("http")

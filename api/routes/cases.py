@@ -3,14 +3,16 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from api.deps import CaseInView, CurrentViewer, Ctx, Db, csrf_protect
 from api.pages import redirect, render
 from db.models import Case, Participant, Person
+from services.calendar import case_events
 from services.case_views import NO_ACTION, case_titles, next_steps
 from services.filing import FilingForm, FilingProblem, file_request
 from services.lifecycle import case_status
+from services.messages import case_messages
 from services.cases import DISPUTE_BASES, DISPUTE_VALUES
 
 router = APIRouter(tags=["cases"])
@@ -19,7 +21,10 @@ router = APIRouter(tags=["cases"])
 async def my_cases(db, viewer) -> list[Case]:
     query = select(Case).order_by(Case.id.desc())
     if not viewer.is_staff:
-        query = query.where(Case.id.in_(select(Participant.case_id).where(Participant.person_id == viewer.id)))
+        # A mediator asked for a conflict check is not a participant yet, but must find the case to answer.
+        query = query.where(
+            or_(Case.id.in_(select(Participant.case_id).where(Participant.person_id == viewer.id)), Case.candidate_mediator_id == viewer.id)
+        )
     return list((await db.execute(query.limit(200))).scalars())
 
 
@@ -52,6 +57,8 @@ async def case_home(request: Request, ctx: Ctx, db: Db, access: CaseInView):
     steps = next_steps(status, access.viewer.id, access.is_staff, access.represented_party_ids, {p.role for p in access.roles})
     people = {p.id: p for p in (await db.execute(select(Person).where(Person.id.in_([status.mediator_id or -1])))).scalars()}
     titles = await case_titles(db, [access.case.id])
+    events = await case_events(db, access.case.id)
+    messages = await case_messages(db, access.case.id)
     return render(
         request,
         "pages/case_home.html",
@@ -62,4 +69,6 @@ async def case_home(request: Request, ctx: Ctx, db: Db, access: CaseInView):
         no_action=NO_ACTION,
         mediator=people.get(status.mediator_id),
         access=access,
+        events=events,
+        messages=messages,
     )
