@@ -1,7 +1,10 @@
+import os
 import shutil
+import sys
 import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -40,13 +43,65 @@ def migrated_template(tmp_path_factory) -> Path:
     return path
 
 
+POSTGRES_ADMIN_URL = os.environ.get("MEDIATION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_TEMPLATE = "mediation_test_template"
+
+
+def pytest_generate_tests(metafunc):
+    # Tests marked both_databases run once on SQLite and once on PostgreSQL.
+    if "database_engine" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_databases"):
+        metafunc.parametrize("database_engine", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-def settings(tmp_path, migrated_template) -> Settings:
-    database = tmp_path / "mediation.db"
-    shutil.copy(migrated_template, database)
+def database_engine(request) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> str:
+    """A migrated PostgreSQL database that each test clones; CI insists on PostgreSQL, a laptop may lack it."""
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        message = f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {error}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        print(f"\n*** SKIPPING POSTGRESQL TESTS: {message} ***\n", file=sys.stderr)
+        pytest.skip(message)
+    with admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{POSTGRES_TEMPLATE}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{POSTGRES_TEMPLATE}"')
+    upgrade_database(_postgres_url(POSTGRES_TEMPLATE))
+    return POSTGRES_TEMPLATE
+
+
+def _postgres_url(database: str) -> str:
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{base}/{database}"
+
+
+@pytest.fixture
+def database_url(request, database_engine, tmp_path, migrated_template):
+    if database_engine == "sqlite":
+        database = tmp_path / "mediation.db"
+        shutil.copy(migrated_template, database)
+        yield f"sqlite+aiosqlite:///{database}"
+        return
+    template = request.getfixturevalue("postgres_template")
+    name = f"mediation_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield _postgres_url(name)
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(tmp_path, database_url) -> Settings:
     return Settings(
         data_dir=tmp_path,
-        database_url=f"sqlite+aiosqlite:///{database}",
+        database_url=database_url,
         task_queue=f"test-{uuid.uuid4()}",
         workflow_id_prefix=f"case-{uuid.uuid4().hex[:8]}-",
         sendgrid_api_key="",
@@ -106,3 +161,8 @@ async def web(time_skipping_env, settings, sessions, worker):
 
     async with WebApp.running(settings, time_skipping_env.client, sessions) as app:
         yield app
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "integration: starts real processes (Temporal dev server, worker, web app); slower")
+    config.addinivalue_line("markers", "both_databases: runs on SQLite and on PostgreSQL")

@@ -20,7 +20,7 @@ from workflows.types import (
     StaffAction,
 )
 
-pytestmark = pytest.mark.usefixtures("worker")
+pytestmark = [pytest.mark.usefixtures("worker"), pytest.mark.both_databases]
 
 
 async def accept_intake(env, settings, case_id, staff_id, panel):

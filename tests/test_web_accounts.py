@@ -5,6 +5,8 @@ import pytest
 from tests.support import eventually
 from tests.web_support import PASSWORD, link_in
 
+pytestmark = pytest.mark.both_databases
+
 
 async def test_sign_in_and_out(web):
     await web.person("katy@example.com", "Katy Perry")

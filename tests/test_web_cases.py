@@ -1,10 +1,13 @@
 """Filing a Request to Mediate, My Cases and Case Home over HTTP."""
 
+import pytest
 from sqlalchemy import select
 
 from db.models import Case, Participant
 from tests.support import eventually
 from tests.web_support import link_in
+
+pytestmark = pytest.mark.both_databases
 
 FILING = {
     "property_address": "1600 Ocean Ave, Santa Monica, CA 90401",
