@@ -8,7 +8,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import OperationalError, InterfaceError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from temporalio.client import Client
 
 from api.context import AppContext, TemporalConnection
@@ -100,6 +100,14 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         if wants_json(request):
             return JSONResponse({"detail": str(exc)}, status_code=409)
         return render(request, "pages/error.html", status_code=409, message=str(exc))
+
+    @app.exception_handler(IntegrityError)
+    async def conflicting_write(request: Request, _exc: IntegrityError):
+        # Two people changed the same thing at once; the loser's change was rolled back whole.
+        message = "Someone else changed this at the same time, so your change was not saved. Reload the page and try again."
+        if wants_json(request):
+            return JSONResponse({"detail": message}, status_code=409)
+        return render(request, "pages/error.html", status_code=409, message=message)
 
     @app.exception_handler(LifecycleUnavailable)
     @app.exception_handler(OperationalError)
