@@ -28,10 +28,10 @@ async def send_password_link(ctx: AppContext, db: AsyncSession, person: Person, 
     await ctx.mailer.store(
         OutgoingEmail(key, person.email, person.full_name, rendered.subject, rendered.text, rendered.html)
     )
-    await _deliver(await ctx.temporal.client(), ctx.settings, key)
+    await deliver_stored_email(await ctx.temporal.client(), ctx.settings, key)
 
 
-async def _deliver(client: Client, settings: Settings, key: str) -> None:
+async def deliver_stored_email(client: Client, settings: Settings, key: str) -> None:
     await client.start_workflow(
         AccountEmailWorkflow.run,
         key,
