@@ -1,0 +1,346 @@
+"""Documents: uploads checked and stored under generated keys, seen and downloaded only by whom they are shared with."""
+
+import re
+from contextlib import AsyncExitStack
+from io import BytesIO
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from starlette.datastructures import UploadFile
+
+from db.models import Document, DocumentShare, Person
+from db.session import transaction
+from services.cases import PartyContact, RequestToMediate, file_case
+from services.documents import DocumentProblem, content_disposition, sanitise_file_name, served_content_type, store_document
+from storage.files import file_store
+from tests.web_support import PASSWORD
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
+KEY = re.compile(r"^[0-9a-f]{32}\.[a-z]+$")
+
+
+async def file_case_for(web, filer: Person, others: list[tuple[Person, str]]) -> int:
+    async with transaction(web.sessions) as session:
+        case = await file_case(
+            session,
+            web.client,
+            web.settings,
+            RequestToMediate(
+                property_address="742 Evergreen Terrace, Springfield, CA 90210",
+                dispute_bases=["Deposit dispute"],
+                dispute_value="$75,001 and over",
+                description="The buyer's deposit was not returned.",
+                filer_id=filer.id,
+                parties=[PartyContact(full_name=p.full_name, email=p.email, side=side) for p, side in others],
+            ),
+        )
+        return case.id
+
+
+@pytest.fixture
+async def people(web):
+    found = {
+        "staff": await web.person("staff@car.org", "Center Staff", staff=True),
+        "katy": await web.person("katy@example.com", "Katy Perry"),
+        "taylor": await web.person("taylor@example.com", "Taylor Swift"),
+        "rita": await web.person("rita@example.com", "Rita Ora"),
+        "oscar": await web.person("oscar@example.com", "Oscar Other"),
+        "olga": await web.person("olga@example.com", "Olga Other"),
+    }
+    found["case"] = await file_case_for(web, found["katy"], [(found["taylor"], "responding"), (found["rita"], "responding")])
+    found["other_case"] = await file_case_for(web, found["oscar"], [(found["olga"], "responding")])
+    return found
+
+
+async def signed_in(web, stack, email: str):
+    browser = await stack.enter_async_context(web.browser())
+    assert (await browser.login(email, PASSWORD)).status_code == 303
+    return browser
+
+
+async def upload(browser, case_id: int, name: str, content: bytes, *, category="Contract", title="Purchase agreement", description="", share_with=(), content_type="application/pdf", csrf=True):
+    await browser.get(f"/cases/{case_id}/documents")
+    data = {"category": category, "title": title, "description": description, "share_with": [str(i) for i in share_with]}
+    return await browser.post(f"/cases/{case_id}/documents", data, csrf=csrf, files={"file": (name, content, content_type)})
+
+
+async def api_upload(browser, case_id: int, name: str, content: bytes, **fields):
+    data = {"category": "Contract", "title": "Purchase agreement", **fields}
+    return await browser.http.post(
+        f"/api/v1/cases/{case_id}/documents", data=data, files={"file": (name, content, "application/octet-stream")}, headers={"X-CSRF-Token": browser.csrf}
+    )
+
+
+async def documents(web) -> list[Document]:
+    async with web.sessions() as session:
+        return list((await session.execute(select(Document).order_by(Document.id))).scalars())
+
+
+def stored_files(web) -> list[str]:
+    folder = web.settings.data_dir / "uploads"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+async def test_a_document_is_seen_and_downloaded_only_by_whom_it_is_shared_with(web, people):
+    case = people["case"]
+    async with AsyncExitStack() as stack:
+        katy = await signed_in(web, stack, "katy@example.com")
+        taylor = await signed_in(web, stack, "taylor@example.com")
+        rita = await signed_in(web, stack, "rita@example.com")
+        oscar = await signed_in(web, stack, "oscar@example.com")
+        staff = await signed_in(web, stack, "staff@car.org")
+
+        form = await katy.get(f"/cases/{case}/documents")
+        assert "Add Document" in form.text and 'enctype="multipart/form-data"' in form.text
+        assert "Taylor Swift" in form.text and "Rita Ora" in form.text and "Oscar Other" not in form.text
+
+        added = await upload(katy, case, "CAR Sample Document 1.pdf", PDF, description="Signed copy", share_with=[people["taylor"].id])
+        assert added.status_code == 303, added.text
+        (document,) = await documents(web)
+        assert KEY.match(document.storage_key) and stored_files(web) == [document.storage_key]
+        download_url = f"/cases/{case}/documents/{document.id}/download"
+
+        page = (await katy.get(f"/cases/{case}/documents")).text
+        for heading in ("Documents", "Category", "Document Title", "Document Description", "Uploaded By", "Created Date", "Shared With", "Delete"):
+            assert f">{heading}</th>" in page
+        assert "CAR Sample Document 1.pdf" in page and "Signed copy" in page and download_url in page
+        assert f"/documents/{document.id}/delete" in page
+
+        page = (await taylor.get(f"/cases/{case}/documents")).text
+        assert "CAR Sample Document 1.pdf" in page and "Katy Perry" in page and "Taylor Swift" in page
+        assert f"/documents/{document.id}/delete" not in page
+        got = await taylor.get(download_url)
+        assert got.status_code == 200 and got.content == PDF
+        assert got.headers["content-type"] == "application/pdf"
+        assert got.headers["content-disposition"].startswith('attachment; filename="CAR Sample Document 1.pdf"')
+        assert got.headers["x-content-type-options"] == "nosniff"
+        listed = (await taylor.api("GET", f"/api/v1/cases/{case}/documents")).json()
+        assert [d["title"] for d in listed] == ["Purchase agreement"] and listed[0]["shared_with"] == [{"id": people["taylor"].id, "full_name": "Taylor Swift"}]
+
+        # Same case, not shared with her: the document does not exist as far as she can tell.
+        page = (await rita.get(f"/cases/{case}/documents")).text
+        assert "CAR Sample Document 1.pdf" not in page and "No documents have been shared with you" in page
+        assert (await rita.get(download_url)).status_code == 404
+        assert (await rita.api("GET", f"/api/v1/cases/{case}/documents")).json() == []
+        assert (await rita.api("GET", f"/api/v1/cases/{case}/documents/{document.id}")).status_code == 404
+        assert (await rita.api("GET", f"/api/v1/cases/{case}/documents/{document.id}/download")).status_code == 404
+        # Another case's party, even through their own case's URL.
+        assert (await oscar.get(f"/cases/{case}/documents")).status_code == 404
+        assert (await oscar.get(download_url)).status_code == 404
+        assert (await oscar.get(f"/cases/{people['other_case']}/documents/{document.id}/download")).status_code == 404
+        assert (await oscar.api("GET", f"/api/v1/cases/{people['other_case']}/documents/{document.id}")).status_code == 404
+
+        page = (await staff.get(f"/cases/{case}/documents")).text
+        assert "CAR Sample Document 1.pdf" in page and f"/documents/{document.id}/delete" in page
+        assert (await staff.get(download_url)).content == PDF
+
+        # Only the uploader (or staff) deletes; for anyone else there is nothing to delete.
+        await taylor.get(f"/cases/{case}/documents")
+        assert (await taylor.post(f"/cases/{case}/documents/{document.id}/delete")).status_code == 404
+        assert (await taylor.api("DELETE", f"/api/v1/cases/{case}/documents/{document.id}")).status_code == 404
+        await rita.get(f"/cases/{case}/documents")
+        assert (await rita.post(f"/cases/{case}/documents/{document.id}/delete")).status_code == 404
+        assert len(await documents(web)) == 1 and stored_files(web) == [document.storage_key]
+
+        await katy.get(f"/cases/{case}/documents")
+        deleted = await katy.post(f"/cases/{case}/documents/{document.id}/delete")
+        assert deleted.status_code == 303
+        assert await documents(web) == [] and stored_files(web) == []
+        async with web.sessions() as session:
+            assert (await session.execute(select(DocumentShare))).first() is None
+        assert (await taylor.get(download_url)).status_code == 404
+
+
+async def test_category_filter_and_title_search(web, people):
+    case = people["case"]
+    async with AsyncExitStack() as stack:
+        katy = await signed_in(web, stack, "katy@example.com")
+        staff = await signed_in(web, stack, "staff@car.org")
+        assert (await upload(katy, case, "contract.pdf", PDF, category="Contract", title="Purchase agreement")).status_code == 303
+        assert (await upload(katy, case, "report.pdf", PDF, category="Inspection report", title="Roof inspection")).status_code == 303
+        assert (await upload(katy, case, "notes.txt", b"Call notes", category="Correspondence", title="100% agreed", content_type="text/plain")).status_code == 303
+
+        def shown(page: str) -> set[str]:
+            return {name for name in ("contract.pdf", "report.pdf", "notes.txt") if name in page}
+
+        for viewer in (katy, staff):
+            assert shown((await viewer.get(f"/cases/{case}/documents")).text) == {"contract.pdf", "report.pdf", "notes.txt"}
+            assert shown((await viewer.get(f"/cases/{case}/documents?category=Inspection report")).text) == {"report.pdf"}
+            assert shown((await viewer.get(f"/cases/{case}/documents?category=All")).text) == {"contract.pdf", "report.pdf", "notes.txt"}
+            assert shown((await viewer.get(f"/cases/{case}/documents?q=ROOF")).text) == {"report.pdf"}
+            assert shown((await viewer.get(f"/cases/{case}/documents?q=agree")).text) == {"contract.pdf", "notes.txt"}
+            # A wildcard typed in the search box is a character, not "anything".
+            assert shown((await viewer.get(f"/cases/{case}/documents?q=%25")).text) == {"notes.txt"}
+            page = (await viewer.get(f"/cases/{case}/documents?category=Contract&q=roof")).text
+            assert shown(page) == set() and "No documents match your search." in page
+
+        api = await katy.api("GET", f"/api/v1/cases/{case}/documents?category=Contract")
+        assert [d["file_name"] for d in api.json()] == ["contract.pdf"]
+        api = await katy.api("GET", f"/api/v1/cases/{case}/documents?q=inspection")
+        assert [d["file_name"] for d in api.json()] == ["report.pdf"]
+        assert (await katy.api("GET", f"/api/v1/cases/{case}/documents?category=Nonsense")).status_code == 422
+
+
+async def test_oversized_uploads_are_refused_and_leave_nothing(web, people):
+    case = people["case"]
+    limit = web.settings.max_upload_bytes
+    async with AsyncExitStack() as stack:
+        katy = await signed_in(web, stack, "katy@example.com")
+        # Just over the limit: read in chunks, refused, the form shown again with what was typed.
+        page = await upload(katy, case, "big.pdf", PDF + b"0" * (limit - len(PDF) + 1), title="Too big to keep")
+        assert page.status_code == 413
+        assert "The file is larger than 10 MB" in page.text and "Too big to keep" in page.text
+        # Far over: refused from the declared length before the body is read.
+        refused = await api_upload(katy, case, "huge.pdf", PDF + b"0" * (limit + 2 * 1024 * 1024))
+        assert refused.status_code == 413 and "The file is larger than 10 MB" in refused.json()["detail"]
+        # Exactly the limit is fine.
+        assert (await upload(katy, case, "fits.pdf", PDF + b"0" * (limit - len(PDF)))).status_code == 303
+    (kept,) = await documents(web)
+    assert kept.file_name == "fits.pdf" and kept.size_bytes == limit and stored_files(web) == [kept.storage_key]
+
+
+async def test_forbidden_and_disguised_files_are_refused(web, people):
+    case = people["case"]
+    async with AsyncExitStack() as stack:
+        katy = await signed_in(web, stack, "katy@example.com")
+        exe = await upload(katy, case, "setup.exe", b"MZ\x90\x00" + b"\x00" * 100, content_type="application/octet-stream")
+        assert exe.status_code == 422 and "This type of file cannot be uploaded" in exe.text
+        fake_pdf = await upload(katy, case, "invoice.pdf", b"MZ\x90\x00 not really a pdf")
+        assert fake_pdf.status_code == 422 and "not a valid .pdf file" in fake_pdf.text
+        html = await upload(katy, case, "page.html", b"<html><script>alert(1)</script></html>", content_type="text/html")
+        assert html.status_code == 422 and "This type of file cannot be uploaded" in html.text
+        svg = await upload(katy, case, "logo.svg", b"<svg onload='alert(1)'/>", content_type="image/svg+xml")
+        assert svg.status_code == 422
+        binary_txt = await upload(katy, case, "notes.txt", b"abc\x00def", content_type="text/plain")
+        assert binary_txt.status_code == 422 and "not a valid .txt file" in binary_txt.text
+        png_as_docx = await upload(katy, case, "letter.docx", b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
+        assert png_as_docx.status_code == 422
+        empty = await upload(katy, case, "empty.pdf", b"")
+        assert empty.status_code == 422 and "The file is empty." in empty.text
+        untitled = await upload(katy, case, "contract.pdf", PDF, title="  ", category="Gossip")
+        assert untitled.status_code == 422
+        assert "Enter a title for the document." in untitled.text and "Choose a category for the document." in untitled.text
+        stranger = await upload(katy, case, "contract.pdf", PDF, share_with=[people["oscar"].id])
+        assert stranger.status_code == 422 and "Documents can only be shared with people in this case." in stranger.text
+        not_an_id = await upload(katy, case, "contract.pdf", PDF, share_with=["everyone"])
+        assert not_an_id.status_code == 422
+
+        api = await api_upload(katy, case, "setup.exe", b"MZ")
+        assert api.status_code == 422 and "file" in api.json()["errors"]
+        wrong_kind = await katy.api("POST", f"/api/v1/cases/{case}/documents", {"title": "x"})
+        assert wrong_kind.status_code == 415
+    assert await documents(web) == [] and stored_files(web) == []
+
+
+async def test_path_traversal_name_is_stored_under_a_generated_key_and_shown_sanitised(web, people):
+    case = people["case"]
+    async with AsyncExitStack() as stack:
+        katy = await signed_in(web, stack, "katy@example.com")
+        assert (await upload(katy, case, "../../etc/passwd.pdf", PDF, title="Traversal")).status_code == 303
+        assert (await upload(katy, case, "..\\..\\win\\bell\u202egnp.pdf", PDF, title="Backslashes")).status_code == 303
+        first, second = await documents(web)
+        assert first.file_name == "passwd.pdf" and KEY.match(first.storage_key) and first.storage_key.endswith(".pdf")
+        assert second.file_name == "bellgnp.pdf" and KEY.match(second.storage_key)
+        assert stored_files(web) == sorted([first.storage_key, second.storage_key])
+        assert not (web.settings.data_dir / "etc").exists()
+        page = (await katy.get(f"/cases/{case}/documents")).text
+        assert "passwd.pdf" in page and "../" not in page and "etc/passwd" not in page
+        got = await katy.get(f"/cases/{case}/documents/{first.id}/download")
+        assert got.headers["content-disposition"].startswith('attachment; filename="passwd.pdf"')
+
+
+async def test_script_in_a_text_file_is_served_as_a_plain_text_attachment(web, people):
+    case = people["case"]
+    async with AsyncExitStack() as stack:
+        katy = await signed_in(web, stack, "katy@example.com")
+        script = b"<html><script>alert(document.cookie)</script></html>"
+        assert (await upload(katy, case, "notes.txt", script, content_type="text/html", share_with=[people["taylor"].id])).status_code == 303
+        (document,) = await documents(web)
+        assert document.content_type == "text/plain"
+        taylor = await signed_in(web, stack, "taylor@example.com")
+        got = await taylor.get(f"/cases/{case}/documents/{document.id}/download")
+        assert got.status_code == 200 and got.content == script
+        assert got.headers["content-type"] == "text/plain; charset=utf-8"
+        assert got.headers["content-disposition"].startswith("attachment;")
+        assert got.headers["x-content-type-options"] == "nosniff"
+        assert "sandbox" in got.headers["content-security-policy"]
+
+
+async def test_changes_without_the_csrf_token_are_refused(web, people):
+    case = people["case"]
+    async with AsyncExitStack() as stack:
+        katy = await signed_in(web, stack, "katy@example.com")
+        refused = await upload(katy, case, "contract.pdf", PDF, csrf=False)
+        assert refused.status_code == 403
+        no_header = await katy.http.post(f"/api/v1/cases/{case}/documents", data={"category": "Contract", "title": "x"}, files={"file": ("a.pdf", PDF, "application/pdf")})
+        assert no_header.status_code == 403
+        assert await documents(web) == [] and stored_files(web) == []
+
+        assert (await upload(katy, case, "contract.pdf", PDF)).status_code == 303
+        (document,) = await documents(web)
+        assert (await katy.post(f"/cases/{case}/documents/{document.id}/delete", csrf=False)).status_code == 403
+        assert (await katy.http.delete(f"/api/v1/cases/{case}/documents/{document.id}")).status_code == 403
+        assert len(await documents(web)) == 1
+
+
+async def test_the_json_api_adds_describes_downloads_and_deletes(web, people):
+    case = people["case"]
+    async with AsyncExitStack() as stack:
+        katy = await signed_in(web, stack, "katy@example.com")
+        taylor = await signed_in(web, stack, "taylor@example.com")
+        created = await api_upload(katy, case, "report.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32, category="Inspection report", title="Roof photo", share_with=[str(people["taylor"].id), str(people["katy"].id)])
+        assert created.status_code == 201, created.text
+        body = created.json()
+        assert body["file_name"] == "report.png" and body["content_type"] == "image/png" and body["uploaded_by"]["full_name"] == "Katy Perry"
+        assert [p["full_name"] for p in body["shared_with"]] == ["Taylor Swift"] and body["can_delete"] is True
+        described = await taylor.api("GET", f"/api/v1/cases/{case}/documents/{body['id']}")
+        assert described.status_code == 200 and described.json()["can_delete"] is False
+        got = await taylor.api("GET", body["download_url"])
+        assert got.status_code == 200 and got.headers["content-type"] == "image/png" and got.headers["content-disposition"].startswith("attachment;")
+        assert (await katy.api("DELETE", f"/api/v1/cases/{case}/documents/{body['id']}")).status_code == 204
+        assert (await taylor.api("GET", body["download_url"])).status_code == 404
+        assert stored_files(web) == []
+        openapi = (await katy.http.get("/openapi.json")).json()
+        assert "multipart/form-data" in openapi["paths"]["/api/v1/cases/{case_id}/documents"]["post"]["requestBody"]["content"]
+
+
+async def test_a_database_failure_after_the_file_is_written_removes_the_file(web, people, monkeypatch):
+    files = file_store(web.settings)
+    async with web.sessions() as db:
+        async def failing_commit():
+            raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+        monkeypatch.setattr(db, "commit", failing_commit)
+        with pytest.raises(OperationalError):
+            await store_document(db, web.settings, files, people["case"], people["katy"].id, UploadFile(BytesIO(PDF), filename="a.pdf"), "Contract", "A", "", [people["taylor"].id])
+    assert await documents(web) == [] and stored_files(web) == []
+
+    async with web.sessions() as db:
+        # The discussions feature shares with a room's members, which may include the uploader and staff.
+        document = await store_document(
+            db, web.settings, files, people["case"], people["katy"].id, UploadFile(BytesIO(b"hello"), filename="chat.txt"),
+            "Dialogue", "Chat attachment", "", [people["katy"].id, people["taylor"].id, people["staff"].id],
+        )
+        shares = (await db.execute(select(DocumentShare.person_id).where(DocumentShare.document_id == document.id))).scalars().all()
+        assert shares == [people["taylor"].id]
+        with pytest.raises(DocumentProblem) as problem:
+            await store_document(db, web.settings, files, people["case"], people["katy"].id, UploadFile(BytesIO(PDF), filename="a.pdf"), "Contract", "A", "", [people["oscar"].id])
+        assert problem.value.errors == {"share_with": "Documents can only be shared with people in this case."}
+
+
+def test_names_and_headers_are_made_safe():
+    assert sanitise_file_name("../../etc/passwd.pdf") == "passwd.pdf"
+    assert sanitise_file_name("C:\\Users\\me\\Offer letter.docx") == "Offer letter.docx"
+    assert sanitise_file_name("..") == "" and sanitise_file_name("") == ""
+    assert sanitise_file_name("re\r\nport\x00.pdf") == "report.pdf"
+    assert sanitise_file_name('a"b<c>.pdf') == "a_b_c_.pdf"
+    assert sanitise_file_name("Überweisung Nº 5.pdf") == "Überweisung Nº 5.pdf"
+    long = sanitise_file_name("x" * 300 + ".pdf")
+    assert len(long) == 200 and long.endswith(".pdf")
+    assert content_disposition("Überweisung.pdf") == "attachment; filename=\"_berweisung.pdf\"; filename*=UTF-8''%C3%9Cberweisung.pdf"
+    assert served_content_type("application/pdf") == "application/pdf"
+    assert served_content_type("text/csv") == "text/plain; charset=utf-8"
+    assert served_content_type("text/html") == "text/plain; charset=utf-8"
+    assert served_content_type("image/svg+xml") == "application/octet-stream"
+    assert served_content_type("application/msword") == "application/octet-stream"
