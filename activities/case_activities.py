@@ -54,7 +54,8 @@ class CaseActivities:
         async with transaction(self._sessions) as session:
             case = await session.get(Case, record.case_id)
             if case is None:
-                raise ApplicationError(f"Case {record.case_id} is not in the database", non_retryable=True)
+                # Filing commits the case just after starting its workflow; a retry finds it.
+                raise ApplicationError(f"Case {record.case_id} is not in the database yet")
             case.stage = record.stage
             case.stage_deadline = _parse(record.stage_deadline)
             case.ranking_round = record.ranking_round
@@ -153,7 +154,7 @@ class CaseActivities:
         async with self._sessions() as session:
             case = await session.get(Case, notification.case_id)
             if case is None:
-                raise ApplicationError(f"Case {notification.case_id} is not in the database", non_retryable=True)
+                raise ApplicationError(f"Case {notification.case_id} is not in the database yet")
             recipient_ids = list(notification.recipient_ids)
             if notification.all_participants:
                 rows = await session.execute(select(Participant.person_id).where(Participant.case_id == case.id).order_by(Participant.id))

@@ -117,7 +117,12 @@ async def file_request(ctx: AppContext, db: AsyncSession, filer: Person, form: F
     except RPCError as error:
         await db.rollback()
         raise LifecycleUnavailable("The case service is not reachable right now; your request was not filed. Please try again.") from error
-    await db.commit()
+    try:
+        await db.commit()
+    except Exception:
+        # The workflow started but its case was not saved: stop it, so no half-filed case lives on.
+        await client.get_workflow_handle(ctx.settings.workflow_id(case.id)).terminate("filing was not saved")
+        raise
     title = (await case_titles(db, [case.id]))[case.id]
     await invite_new_people(ctx, db, case.id, title)
     return case
