@@ -1,3 +1,417 @@
-from fastapi import APIRouter
+"""The JSON API for integrations: sign in, My Cases, filing, Case Home, and the mediator's actions.
 
-router = APIRouter()
+It uses the same session cookie and CSRF rule (X-CSRF-Token header) as the pages, and the same
+service functions, so an action behaves the same whichever way it arrives.
+"""
+
+from datetime import datetime, timezone
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+
+from api.context import stage_label
+from api.deps import CSRF_COOKIE, CaseInView, CurrentViewer, Ctx, Db, csrf_protect
+from api.routes.cases import my_cases
+from api.routes.mediator import access_errors
+from api.security import (
+    SESSION_COOKIE,
+    SESSION_LIFETIME,
+    clear_login_failures,
+    end_session,
+    login_throttled,
+    record_login_failure,
+    session_for_token,
+    start_session,
+    verify_password,
+)
+from db.models import Case, Person
+from services import mediator as mediator_service
+from services.case_views import case_titles, next_steps
+from services.cases import DISPUTE_BASES, DISPUTE_VALUES, PartyContact
+from services.filing import MAX_OTHER_PARTIES, FilingForm, FilingProblem, file_request
+from services.lifecycle import case_status
+from workflows.types import CaseStatus
+
+router = APIRouter(prefix="/api/v1")
+
+
+class ErrorDetail(BaseModel):
+    detail: str
+
+
+def problems(*codes: int) -> dict:
+    return {code: {"model": ErrorDetail} for code in codes}
+
+
+# ---- signing in --------------------------------------------------------------------------------
+
+
+class SignIn(BaseModel):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1000)
+
+
+class SignedIn(BaseModel):
+    csrf_token: str = Field(description="Send this as the X-CSRF-Token header on every POST, PUT and DELETE.")
+
+
+def json_only(request: Request) -> None:
+    # There is no CSRF token before signing in. A cross-site HTML form cannot send application/json
+    # without a CORS preflight (which this app never grants), so insisting on it keeps login CSRF out.
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raise HTTPException(status_code=415, detail="Send the sign-in as application/json.")
+
+
+@router.post(
+    "/session",
+    tags=["accounts"],
+    summary="Sign in (sets the session cookie)",
+    response_model=SignedIn,
+    dependencies=[Depends(json_only)],
+    responses=problems(400, 415, 429),
+)
+async def sign_in(body: SignIn, response: Response, ctx: Ctx, db: Db) -> SignedIn:
+    email = body.email.strip().lower()
+    if await login_throttled(db, email):
+        raise HTTPException(status_code=429, detail="Too many failed sign-in attempts for this email. Wait 15 minutes, or use \"Forgot Password?\".")
+    person = (await db.execute(select(Person).where(func.lower(Person.email) == email))).scalar_one_or_none()
+    if not verify_password(person, body.password):
+        await record_login_failure(db, email)
+        await db.commit()
+        raise HTTPException(status_code=400, detail="The email or password is not right.")
+    await clear_login_failures(db, email)
+    token = await start_session(db, person)
+    await db.commit()
+    web_session, _ = await session_for_token(db, token)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=ctx.settings.cookie_secure,
+    )
+    response.delete_cookie(CSRF_COOKIE)
+    return SignedIn(csrf_token=web_session.csrf_token)
+
+
+@router.delete(
+    "/session", tags=["accounts"], summary="Sign out", status_code=204, dependencies=[Depends(csrf_protect)], responses=problems(401, 403)
+)
+async def sign_out(request: Request, db: Db, _viewer: CurrentViewer) -> Response:
+    await end_session(db, request.cookies.get(SESSION_COOKIE))
+    await db.commit()
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+class Profile(BaseModel):
+    id: int
+    email: str
+    full_name: str
+    user_type: str
+    is_staff: bool
+    organization: str
+    phone: str
+    address1: str
+    city: str
+    state: str
+    zip: str
+
+
+@router.get("/me", tags=["accounts"], summary="Who is signed in", response_model=Profile, responses=problems(401))
+async def me(viewer: CurrentViewer) -> Profile:
+    p = viewer.person
+    return Profile(
+        id=p.id,
+        email=p.email,
+        full_name=p.full_name,
+        user_type=p.user_type,
+        is_staff=p.is_staff,
+        organization=p.organization,
+        phone=p.phone,
+        address1=p.address1,
+        city=p.city,
+        state=p.state,
+        zip=p.zip,
+    )
+
+
+# ---- My Cases and filing -----------------------------------------------------------------------
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    # SQLite hands datetimes back without a zone; they are stored in UTC.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).isoformat()
+
+
+class CaseItem(BaseModel):
+    id: int
+    title: str = Field(description="Initiating parties vs responding parties")
+    property_address: str
+    stage: str
+    stage_label: str
+    stage_deadline: str | None = Field(description="ISO 8601, UTC")
+    conflict_check_requested: bool = Field(description="You are the mediator asked to do this case's conflict check")
+
+
+def _item(case: Case, title: str, viewer_id: int) -> CaseItem:
+    return CaseItem(
+        id=case.id,
+        title=title,
+        property_address=case.property_address,
+        stage=case.stage,
+        stage_label=stage_label(case.stage),
+        stage_deadline=_iso(case.stage_deadline),
+        conflict_check_requested=case.stage == "conflict_check" and case.candidate_mediator_id == viewer_id,
+    )
+
+
+@router.get("/cases", tags=["cases"], summary="My Cases", response_model=list[CaseItem], responses=problems(401))
+async def list_cases(db: Db, viewer: CurrentViewer) -> list[CaseItem]:
+    cases = await my_cases(db, viewer)
+    titles = await case_titles(db, [c.id for c in cases])
+    return [_item(c, titles[c.id], viewer.id) for c in cases]
+
+
+class OtherParty(BaseModel):
+    full_name: str = Field(max_length=200)
+    email: str = Field(max_length=320)
+    side: Literal["initiating", "responding"] = "responding"
+
+
+class RequestToMediate(BaseModel):
+    property_address: str = Field(max_length=1000)
+    dispute_bases: list[str] = Field(max_length=10, description="One or more of: " + "; ".join(DISPUTE_BASES))
+    dispute_value: str = Field(max_length=100, description="One of: " + "; ".join(DISPUTE_VALUES))
+    description: str = Field("", max_length=20000)
+    filer_role: Literal["party", "agent", "attorney", "power_of_attorney"] = "party"
+    party_name: str = Field("", max_length=200, description="When filing for a party: their name")
+    party_email: str = Field("", max_length=320, description="When filing for a party: their email")
+    others: list[OtherParty] = Field(max_length=MAX_OTHER_PARTIES, description="The other parties; at least one responding")
+
+
+@router.post(
+    "/cases",
+    tags=["cases"],
+    summary="File a Request to Mediate",
+    response_model=CaseItem,
+    status_code=201,
+    dependencies=[Depends(csrf_protect)],
+    responses=problems(401, 403, 422, 503),
+)
+async def file_case(body: RequestToMediate, response: Response, ctx: Ctx, db: Db, viewer: CurrentViewer) -> CaseItem:
+    form = FilingForm(
+        property_address=body.property_address.strip(),
+        dispute_bases=list(body.dispute_bases),
+        dispute_value=body.dispute_value,
+        description=body.description.strip(),
+        filer_role=body.filer_role,
+        party_name=body.party_name.strip(),
+        party_email=body.party_email.strip(),
+        others=[PartyContact(o.full_name.strip(), o.email.strip(), o.side) for o in body.others],
+    )
+    try:
+        case = await file_request(ctx, db, viewer.person, form)
+    except FilingProblem as problem:
+        # The same shape as any other invalid request body: one detail line, and each problem by field.
+        errors = [{"loc": ("body", name), "msg": message, "type": "value_error"} for name, message in problem.errors.items()]
+        raise RequestValidationError(errors) from None
+    response.headers["Location"] = f"/api/v1/cases/{case.id}"
+    return _item(case, (await case_titles(db, [case.id]))[case.id], viewer.id)
+
+
+# ---- Case Home ---------------------------------------------------------------------------------
+
+
+class CaseNextStep(BaseModel):
+    text: str
+    link: str = Field(description="The page where the step is done, if any")
+
+
+class AssignedMediator(BaseModel):
+    id: int
+    full_name: str
+
+
+class CaseDetail(BaseModel):
+    id: int
+    title: str
+    property_address: str
+    stage: str
+    stage_label: str
+    stage_deadline: str | None = Field(description="ISO 8601, UTC")
+    mediator: AssignedMediator | None
+    next_steps: list[CaseNextStep]
+    fee_deposit_collected: bool
+    mediation_scheduled: bool
+    outcome: str | None
+
+
+async def _detail(db, case: Case, status: CaseStatus, steps: list) -> CaseDetail:
+    mediator = await db.get(Person, status.mediator_id) if status.mediator_id else None
+    return CaseDetail(
+        id=case.id,
+        title=(await case_titles(db, [case.id]))[case.id],
+        property_address=case.property_address,
+        stage=status.stage,
+        stage_label=status.stage_label,
+        stage_deadline=status.stage_deadline,
+        mediator=AssignedMediator(id=mediator.id, full_name=mediator.full_name) if mediator else None,
+        next_steps=[CaseNextStep(text=s.text, link=s.link) for s in steps],
+        fee_deposit_collected=status.fee_deposit_collected,
+        mediation_scheduled=status.mediation_scheduled,
+        outcome=status.outcome,
+    )
+
+
+@router.get("/cases/{case_id}", tags=["cases"], summary="Case Home", response_model=CaseDetail, responses=problems(401, 404, 503))
+async def case_home(ctx: Ctx, db: Db, access: CaseInView) -> CaseDetail:
+    status = await case_status(await ctx.temporal.client(), ctx.settings, access.case.id)
+    steps = next_steps(status, access.viewer.id, access.is_staff, access.represented_party_ids, {p.role for p in access.roles})
+    return await _detail(db, access.case, status, steps)
+
+
+# ---- the mediator ------------------------------------------------------------------------------
+
+
+class ConflictCheckParty(BaseModel):
+    name: str
+    side: str
+    representatives: list[str]
+
+
+class ConflictCheckCase(BaseModel):
+    id: int
+    title: str
+    property_address: str
+    dispute_bases: list[str]
+    dispute_value: str
+    description: str
+    parties: list[ConflictCheckParty]
+    deadline: str | None = Field(description="Answer by then (ISO 8601, UTC), or the center asks the next mediator")
+
+
+@router.get(
+    "/cases/{case_id}/conflict-check",
+    tags=["mediator"],
+    summary="The case summary for the mediator asked to check for conflicts",
+    response_model=ConflictCheckCase,
+    responses=problems(401, 404, 503),
+)
+async def conflict_check(case_id: int, ctx: Ctx, db: Db, viewer: CurrentViewer) -> ConflictCheckCase:
+    with access_errors():
+        brief = await mediator_service.conflict_check_brief(ctx, db, case_id, viewer.person)
+    case = brief.case
+    return ConflictCheckCase(
+        id=case.id,
+        title=brief.title,
+        property_address=case.property_address,
+        dispute_bases=list(case.dispute_bases or []),
+        dispute_value=case.dispute_value,
+        description=case.description,
+        parties=[ConflictCheckParty(name=p.name, side=p.side, representatives=p.representatives) for p in brief.parties],
+        deadline=brief.status.stage_deadline,
+    )
+
+
+class ConflictAnswer(BaseModel):
+    accept: bool
+    reason: str = Field("", max_length=10000, description="Required when declining: the nature of the conflict")
+
+
+class MediatorState(BaseModel):
+    case_id: int
+    stage: str
+    stage_label: str
+    mediator_id: int | None
+    candidate_mediator_id: int | None
+    fee_deposit_collected: bool
+    mediation_scheduled: bool
+    outcome: str | None
+
+
+def _state(status: CaseStatus) -> MediatorState:
+    return MediatorState(
+        case_id=status.case_id,
+        stage=status.stage,
+        stage_label=status.stage_label,
+        mediator_id=status.mediator_id,
+        candidate_mediator_id=status.candidate_mediator_id,
+        fee_deposit_collected=status.fee_deposit_collected,
+        mediation_scheduled=status.mediation_scheduled,
+        outcome=status.outcome,
+    )
+
+
+def _invalid(problem: mediator_service.InvalidAction) -> HTTPException:
+    return HTTPException(status_code=422, detail=str(problem))
+
+
+@router.post(
+    "/cases/{case_id}/conflict-check",
+    tags=["mediator"],
+    summary="Answer the conflict check: accept, or decline with the reason",
+    response_model=MediatorState,
+    dependencies=[Depends(csrf_protect)],
+    responses=problems(401, 403, 404, 409, 422, 503),
+)
+async def answer_conflict_check(case_id: int, body: ConflictAnswer, ctx: Ctx, db: Db, viewer: CurrentViewer) -> MediatorState:
+    try:
+        with access_errors():
+            return _state(await mediator_service.answer_conflict_check(ctx, db, case_id, viewer.person, body.accept, body.reason))
+    except mediator_service.InvalidAction as problem:
+        raise _invalid(problem) from None
+
+
+@router.post(
+    "/cases/{case_id}/fee-deposit",
+    tags=["mediator"],
+    summary="Record that the fee deposit is collected (the case's mediator or staff)",
+    response_model=MediatorState,
+    dependencies=[Depends(csrf_protect)],
+    responses=problems(401, 403, 404, 409, 503),
+)
+async def fee_deposit(case_id: int, ctx: Ctx, db: Db, viewer: CurrentViewer) -> MediatorState:
+    with access_errors():
+        return _state(await mediator_service.record_fee_deposit(ctx, db, case_id, viewer.person))
+
+
+@router.post(
+    "/cases/{case_id}/scheduled",
+    tags=["mediator"],
+    summary="Record that the mediation is scheduled (the case's mediator or staff)",
+    response_model=MediatorState,
+    dependencies=[Depends(csrf_protect)],
+    responses=problems(401, 403, 404, 409, 503),
+)
+async def scheduled(case_id: int, ctx: Ctx, db: Db, viewer: CurrentViewer) -> MediatorState:
+    with access_errors():
+        return _state(await mediator_service.record_scheduled(ctx, db, case_id, viewer.person))
+
+
+class Closure(BaseModel):
+    outcome: str = Field(description="settled, not_settled or withdrawn")
+    note: str = Field("", max_length=20000)
+
+
+@router.post(
+    "/cases/{case_id}/close",
+    tags=["mediator"],
+    summary="Close the case with its outcome (the case's mediator or staff)",
+    response_model=MediatorState,
+    dependencies=[Depends(csrf_protect)],
+    responses=problems(401, 403, 404, 409, 422, 503),
+)
+async def close(case_id: int, body: Closure, ctx: Ctx, db: Db, viewer: CurrentViewer) -> MediatorState:
+    try:
+        with access_errors():
+            return _state(await mediator_service.close_case(ctx, db, case_id, viewer.person, body.outcome, body.note))
+    except mediator_service.InvalidAction as problem:
+        raise _invalid(problem) from None

@@ -1,0 +1,224 @@
+"""The mediator's screens over HTTP: the conflict check, then fee deposit, scheduling and closing."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from db.models import Case, Person
+from tests.support import eventually, handle, status, wait_for_stage
+from workflows.case import CaseWorkflow
+from workflows.types import IntakeDecision, RankingSubmission
+
+ADDRESS = "1234 Music Way, Los Angeles, CA 90210"
+DESCRIPTION = "The seller kept the deposit of the buyer after the inspection contingency was removed."
+
+
+@dataclass
+class Setup:
+    case_id: int
+    staff: Person
+    katy: Person
+    taylor: Person
+    agent: Person
+    mona: Person
+    nate: Person
+    olga: Person
+    outsider: Person
+
+
+async def case_at_conflict_check(web) -> Setup:
+    """An agent files for Katy against Taylor on the web; staff accept with a panel; both parties rank Mona first."""
+    staff = await web.person("staff@car.org", "Center Staff", staff=True)
+    mona = await web.person("mona@example.com", "Mona Mediator", mediator=True)
+    nate = await web.person("nate@example.com", "Nate Neutral", mediator=True)
+    olga = await web.person("olga@example.com", "Olga Arbiter", mediator=True)
+    katy = await web.person("katy@example.com", "Katy Perry")
+    taylor = await web.person("taylor@example.com", "Taylor Swift")
+    agent = await web.person("alex@example.com", "Alex Agent")
+    outsider = await web.person("ozzy@example.com", "Ozzy Outsider")
+    async with web.browser() as b:
+        await b.login(agent.email)
+        await b.get("/cases/new")
+        filed = await b.post(
+            "/cases/new",
+            {
+                "property_address": ADDRESS,
+                "dispute_bases": "Deposit dispute",
+                "dispute_value": "$75,001 and over",
+                "description": DESCRIPTION,
+                "filer_role": "agent",
+                "party_name": katy.full_name,
+                "party_email": katy.email,
+                "other_name_1": taylor.full_name,
+                "other_email_1": taylor.email,
+                "other_side_1": "responding",
+            },
+        )
+        assert filed.status_code == 303, filed.text
+        case_id = int(filed.headers["location"].split("?")[0].rsplit("/", 1)[1])
+    wf = handle(web.client, web.settings, case_id)
+    await wf.execute_update(CaseWorkflow.review_intake, IntakeDecision(accept=True, actor_id=staff.id, panel=[mona.id, nate.id, olga.id]))
+    await wait_for_stage(web.client, web.settings, case_id, "ranking")
+    await wf.execute_update(CaseWorkflow.submit_ranking, RankingSubmission(actor_id=agent.id, party_id=katy.id, ranked=[mona.id, nate.id, olga.id]))
+    await wf.execute_update(CaseWorkflow.submit_ranking, RankingSubmission(actor_id=taylor.id, party_id=taylor.id, ranked=[mona.id, nate.id, olga.id]))
+    current = await wait_for_stage(web.client, web.settings, case_id, "conflict_check")
+    assert current.candidate_mediator_id == mona.id
+    await mirrored(web, case_id, lambda case: case.candidate_mediator_id == mona.id)
+    return Setup(case_id, staff, katy, taylor, agent, mona, nate, olga, outsider)
+
+
+async def mirrored(web, case_id: int, check) -> Case:
+    async def row():
+        async with web.sessions() as session:
+            case = (await session.execute(select(Case).where(Case.id == case_id))).scalar_one()
+            return case if check(case) else None
+
+    return await eventually(row)
+
+
+async def accept_by_form(web, s: Setup) -> None:
+    async with web.browser() as b:
+        await b.login(s.mona.email)
+        await b.get(f"/cases/{s.case_id}/conflict-check")
+        answered = await b.post(f"/cases/{s.case_id}/conflict-check", {"decision": "accept"})
+        assert answered.status_code == 303, answered.text
+    await wait_for_stage(web.client, web.settings, s.case_id, "accepted")
+
+
+async def test_candidate_reads_the_summary_and_accepts(web):
+    s = await case_at_conflict_check(web)
+    async with web.browser() as b:
+        await b.login(s.mona.email)
+        cases = await b.get("/cases")
+        assert f'href="/cases/{s.case_id}/conflict-check"' in cases.text and "Katy Perry vs Taylor Swift" in cases.text
+
+        page = await b.get(f"/cases/{s.case_id}/conflict-check")
+        assert page.status_code == 200
+        summary = ("Katy Perry", "Taylor Swift", "Alex Agent (Agent)", "Initiating", "Responding", ADDRESS, "Deposit dispute", "$75,001 and over")
+        for shown in (*summary, DESCRIPTION, "Answer by"):
+            assert shown in page.text, shown
+        assert "katy@example.com" not in page.text
+
+        answered = await b.post(f"/cases/{s.case_id}/conflict-check", {"decision": "accept"})
+        assert answered.status_code == 303 and answered.headers["location"].startswith(f"/cases/{s.case_id}?notice=")
+        home = await b.get(answered.headers["location"])
+        assert home.status_code == 200 and "you have accepted this case" in home.text and "Mediator accepted" in home.text
+        assert f"/cases/{s.case_id}/mediator" in home.text
+        assert (await b.get(f"/cases/{s.case_id}/conflict-check")).status_code == 404
+
+    async with web.browser() as b:
+        await b.login(s.katy.email)
+        home = await b.get(f"/cases/{s.case_id}")
+        assert home.status_code == 200 and "Mediator accepted" in home.text and "Mona Mediator" in home.text
+
+
+async def test_nobody_but_the_candidate_learns_about_the_conflict_check(web):
+    s = await case_at_conflict_check(web)
+    for person in (s.nate, s.olga, s.outsider, s.katy, s.staff):
+        async with web.browser() as b:
+            await b.login(person.email)
+            assert (await b.get(f"/cases/{s.case_id}/conflict-check")).status_code == 404, person.full_name
+            refused = await b.post(f"/cases/{s.case_id}/conflict-check", {"decision": "accept"})
+            assert refused.status_code == 404, person.full_name
+            assert (await b.api("GET", f"/api/v1/cases/{s.case_id}/conflict-check")).status_code == 404
+            api = await b.api("POST", f"/api/v1/cases/{s.case_id}/conflict-check", {"accept": True})
+            assert api.status_code == 404 and api.json() == {"detail": "No such case."}
+    async with web.browser() as b:
+        await b.login(s.nate.email)
+        assert f"/cases/{s.case_id}" not in (await b.get("/cases")).text
+    current = await status(web.client, web.settings, s.case_id)
+    assert current.stage == "conflict_check" and current.candidate_mediator_id == s.mona.id
+
+
+async def test_decline_needs_a_reason_then_the_next_mediator_is_asked(web):
+    s = await case_at_conflict_check(web)
+    async with web.browser() as b:
+        await b.login(s.mona.email)
+        await b.get(f"/cases/{s.case_id}/conflict-check")
+        unclear = await b.post(f"/cases/{s.case_id}/conflict-check", {"decision": "maybe"})
+        assert unclear.status_code == 422 and "Choose to accept the case or to decline it." in unclear.text
+        missing = await b.post(f"/cases/{s.case_id}/conflict-check", {"decision": "decline", "reason": "  "})
+        assert missing.status_code == 422 and "Say briefly why you must decline" in missing.text
+        assert "Decline (conflict)" in missing.text
+        assert (await status(web.client, web.settings, s.case_id)).candidate_mediator_id == s.mona.id
+
+        declined = await b.post(f"/cases/{s.case_id}/conflict-check", {"decision": "decline", "reason": "I represented Taylor Swift in 2023."})
+        assert declined.status_code == 303 and declined.headers["location"].startswith("/cases?notice=")
+        assert "declined case" in (await b.get(declined.headers["location"])).text
+
+    async def nate_asked():
+        current = await status(web.client, web.settings, s.case_id)
+        return current if current.candidate_mediator_id == s.nate.id else None
+
+    current = await eventually(nate_asked)
+    assert current.conflict_attempts[0].outcome == "declined" and current.conflict_attempts[0].reason == "I represented Taylor Swift in 2023."
+    async with web.browser() as b:
+        await b.login(s.mona.email)
+        assert (await b.get(f"/cases/{s.case_id}/conflict-check")).status_code == 404
+    async with web.browser() as b:
+        await b.login(s.nate.email)
+        assert (await b.get(f"/cases/{s.case_id}/conflict-check")).status_code == 200
+
+
+async def test_mediator_records_fee_deposit_scheduling_and_closes(web):
+    s = await case_at_conflict_check(web)
+    await accept_by_form(web, s)
+    url = f"/cases/{s.case_id}/mediator"
+
+    async with web.browser() as b:
+        await b.login(s.katy.email)
+        assert (await b.get(url)).status_code == 403
+        for action in ("fee-deposit", "scheduled"):
+            assert (await b.post(f"{url}/{action}")).status_code == 403
+        assert (await b.post(f"{url}/close", {"outcome": "settled"})).status_code == 403
+        for action in ("fee-deposit", "scheduled", "close"):
+            assert (await b.api("POST", f"/api/v1/cases/{s.case_id}/{action}", {"outcome": "settled"})).status_code == 403
+    for stranger in (s.nate, s.outsider):
+        async with web.browser() as b:
+            await b.login(stranger.email)
+            assert (await b.get(url)).status_code == 404
+            assert (await b.post(f"{url}/fee-deposit")).status_code == 404
+
+    async with web.browser() as b:
+        await b.login(s.mona.email)
+        page = await b.get(url)
+        assert page.status_code == 200 and "Fee deposit collected</button>" in page.text and "Mediation scheduled</button>" in page.text
+        assert "katy@example.com" in page.text and "Alex Agent (Agent)" in page.text
+
+        done = await b.post(f"{url}/fee-deposit")
+        assert done.status_code == 303
+        page = await b.get(done.headers["location"])
+        assert "The fee deposit is recorded as collected." in page.text
+        assert "<strong>Fee deposit collected</strong>" in page.text and f"{url}/fee-deposit" not in page.text
+        again = await b.post(f"{url}/fee-deposit")
+        assert again.status_code == 409 and "already recorded as collected" in again.text
+
+        assert (await b.post(f"{url}/scheduled")).status_code == 303
+        page = await b.get(url)
+        assert "<strong>Mediation scheduled</strong>" in page.text and "Mediation scheduled</span>" in page.text
+
+        missing = await b.post(f"{url}/close", {"outcome": "", "note": "They shook hands."})
+        assert missing.status_code == 422 and "Choose the outcome" in missing.text and "They shook hands." in missing.text
+        closed = await b.post(f"{url}/close", {"outcome": "settled", "note": "Deposit returned in full."})
+        assert closed.status_code == 303
+        page = await b.get(url)
+        assert "Closed: Settled" in page.text and "Deposit returned in full." in page.text and f"{url}/close" not in page.text
+
+    async with web.browser() as b:
+        await b.login(s.katy.email)
+        assert "Closed" in (await b.get(f"/cases/{s.case_id}")).text
+    async with web.browser() as b:
+        await b.login(s.staff.email)
+        assert (await b.get(url)).status_code == 200
+    final = await status(web.client, web.settings, s.case_id)
+    assert final.stage == "closed" and final.outcome == "settled" and final.fee_deposit_collected and final.mediation_scheduled
+
+
+async def test_staff_can_record_milestones_for_the_mediator(web):
+    s = await case_at_conflict_check(web)
+    await accept_by_form(web, s)
+    async with web.browser() as b:
+        await b.login(s.staff.email)
+        await b.get(f"/cases/{s.case_id}/mediator")
+        assert (await b.post(f"/cases/{s.case_id}/mediator/fee-deposit")).status_code == 303
+    assert (await status(web.client, web.settings, s.case_id)).fee_deposit_collected
