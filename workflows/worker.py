@@ -7,14 +7,16 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.case_activities import CaseActivities
+from activities.discussion_activities import DiscussionActivities
 from mail.render import EmailRenderer
 from mail.sender import Mailer
 from settings import Settings
 from storage.files import file_store
 from workflows.account_email import AccountEmailWorkflow
 from workflows.case import CaseWorkflow
+from workflows.discussion_digest import DiscussionDigestWorkflow
 
-WORKFLOWS = [CaseWorkflow, AccountEmailWorkflow]
+WORKFLOWS = [CaseWorkflow, AccountEmailWorkflow, DiscussionDigestWorkflow]
 
 
 def case_activities(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> CaseActivities:
@@ -23,6 +25,7 @@ def case_activities(sessions: async_sessionmaker[AsyncSession], settings: Settin
 
 def build_worker(client: Client, sessions: async_sessionmaker[AsyncSession], settings: Settings, **options) -> Worker:
     activities = case_activities(sessions, settings)
+    discussions = DiscussionActivities(sessions, Mailer(sessions, settings), EmailRenderer(settings), settings)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -35,6 +38,7 @@ def build_worker(client: Client, sessions: async_sessionmaker[AsyncSession], set
             activities.deliver_stored_email,
             activities.record_retention,
             activities.purge_case_records,
+            discussions.send_discussion_digest,
         ],
         # The SendGrid client is synchronous; it runs in threads via asyncio.to_thread, not on the event loop.
         activity_executor=ThreadPoolExecutor(max_workers=8),
