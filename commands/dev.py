@@ -237,7 +237,8 @@ class DevRun:
             "--ip", self.dev.host,
             "--port", str(self.dev.temporal_port),
             "--ui-port", str(self.dev.temporal_ui_port),
-            "--log-level", "warn",
+            # "error": at "warn" its own workers print connection warnings while it shuts down.
+            "--log-level", "error",
         ]
         if self.settings.temporal_namespace != "default":
             server += ["--namespace", self.settings.temporal_namespace]
