@@ -89,6 +89,9 @@ class Case(Base):
 
     participants: Mapped[list["Participant"]] = relationship(back_populates="case", cascade="all, delete-orphan")
 
+    # "Katy Perry vs Taylor Swift", filled in by whoever loaded the parties (not a column).
+    title: str = ""
+
 
 ROLES = ("party", "representative", "interested", "mediator", "staff")
 SIDES = ("initiating", "responding")

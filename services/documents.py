@@ -1,8 +1,8 @@
 """Case documents: checked uploads stored under generated keys, shared with chosen people of the case.
 
-Who sees a document: its uploader, center staff, and the people in its DocumentShare rows. Those rows are
-the single source of truth, also for files attached in a discussion room (the discussions feature shares
-them with the room's members through `store_document`).
+Who sees a document: its uploader, center staff, the people in its DocumentShare rows (a caucus room's
+attachments are shared with its members through `store_document`), and, for a file attached in the joint
+room, everyone on the case, since the joint room is everyone on the case.
 """
 
 import asyncio
@@ -18,7 +18,7 @@ from sqlalchemy import delete, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from db.models import Case, Document, DocumentShare, Participant, Person, RoomMessage
+from db.models import Case, DiscussionRoom, Document, DocumentShare, Participant, Person, RoomMessage
 from settings import Settings
 from storage.files import FileStore
 
@@ -288,9 +288,15 @@ async def store_document(
 
 
 def _visible_to(viewer_id: int, is_staff: bool):
+    """Callers have already checked that the viewer takes part in the case."""
     if is_staff:
         return true()
-    return or_(Document.uploader_id == viewer_id, Document.id.in_(select(DocumentShare.document_id).where(DocumentShare.person_id == viewer_id)))
+    return or_(
+        Document.uploader_id == viewer_id,
+        Document.id.in_(select(DocumentShare.document_id).where(DocumentShare.person_id == viewer_id)),
+        # The joint room is everyone on the case, including people added after the file was attached.
+        Document.room_id.in_(select(DiscussionRoom.id).where(DiscussionRoom.kind == "joint")),
+    )
 
 
 def _like(text: str) -> str:

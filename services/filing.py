@@ -1,8 +1,10 @@
 """The Request to Mediate form: validation a person can act on, then filing and activation emails."""
 
+import logging
 import re
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +16,8 @@ from services.accounts import send_password_link
 from services.case_views import case_titles
 from services.cases import DISPUTE_BASES, DISPUTE_VALUES, PartyContact, RequestToMediate, file_case
 from services.lifecycle import LifecycleUnavailable
+
+log = logging.getLogger(__name__)
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_OTHER_PARTIES = 4
@@ -117,14 +121,19 @@ async def file_request(ctx: AppContext, db: AsyncSession, filer: Person, form: F
     except RPCError as error:
         await db.rollback()
         raise LifecycleUnavailable("The case service is not reachable right now; your request was not filed. Please try again.") from error
+    case.title = (await case_titles(db, [case.id]))[case.id]
     try:
         await db.commit()
     except Exception:
         # The workflow started but its case was not saved: stop it, so no half-filed case lives on.
         await client.get_workflow_handle(ctx.settings.workflow_id(case.id)).terminate("filing was not saved")
         raise
-    title = (await case_titles(db, [case.id]))[case.id]
-    await invite_new_people(ctx, db, case.id, title)
+    try:
+        await invite_new_people(ctx, db, case.id, case.title)
+    except (SQLAlchemyError, RPCError, LifecycleUnavailable):
+        # The case is filed; answering "nothing was changed" now would make the filer file it twice.
+        # People without a password can still get a link from "Forgot Password?".
+        log.exception("case %s is filed but its activation emails could not be queued", case.id)
     return case
 
 

@@ -166,3 +166,16 @@ async def web(time_skipping_env, settings, sessions, worker):
 def pytest_configure(config):
     config.addinivalue_line("markers", "integration: starts real processes (Temporal dev server, worker, web app); slower")
     config.addinivalue_line("markers", "both_databases: runs on SQLite and on PostgreSQL")
+    config.addinivalue_line("markers", "faults: kills and restarts real processes (worker, Temporal dev server, email, database); slow")
+
+
+E2E_TESTS = Path(__file__).resolve().parent / "e2e"
+
+
+def pytest_ignore_collect(collection_path, config):
+    # The browser tests need Chromium and their own run (`make test-e2e`): collected only when named on the command line.
+    if collection_path == E2E_TESTS:
+        named = (config.invocation_params.dir / arg.split("::")[0] for arg in config.args)
+        if not any(path.resolve().is_relative_to(E2E_TESTS) for path in named):
+            return True
+    return None

@@ -98,3 +98,23 @@ async def test_a_party_cannot_open_another_case(web):
         await ed.login("ed@example.com")
         assert (await ed.get(case_url)).status_code == 404
         assert "CASE ID" not in (await ed.get("/cases")).text
+
+
+async def test_a_failure_after_the_case_is_saved_does_not_invite_a_duplicate_filing(web, monkeypatch):
+    """Once the case is committed, a failing follow-up (activation emails) must not answer "nothing was changed"."""
+    from sqlalchemy.exc import OperationalError
+
+    import services.filing
+
+    async def database_gone(*_args, **_kwargs):
+        raise OperationalError("INSERT", {}, Exception("database went away"))
+
+    monkeypatch.setattr(services.filing, "invite_new_people", database_gone)
+    await web.person("katy@example.com", "Katy Perry")
+    async with web.browser() as katy:
+        await katy.login("katy@example.com")
+        await katy.get("/cases/new")
+        filed = await katy.post("/cases/new", FILING)
+        assert filed.status_code == 303 and "/cases/" in filed.headers["location"]
+    async with web.sessions() as session:
+        assert len((await session.execute(select(Case))).scalars().all()) == 1

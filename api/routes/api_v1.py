@@ -224,7 +224,7 @@ async def file_case(body: RequestToMediate, response: Response, ctx: Ctx, db: Db
         errors = [{"loc": ("body", name), "msg": message, "type": "value_error"} for name, message in problem.errors.items()]
         raise RequestValidationError(errors) from None
     response.headers["Location"] = f"/api/v1/cases/{case.id}"
-    return _item(case, (await case_titles(db, [case.id]))[case.id], viewer.id)
+    return _item(case, case.title, viewer.id)
 
 
 # ---- Case Home ---------------------------------------------------------------------------------
