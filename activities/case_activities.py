@@ -25,9 +25,18 @@ from db.models import (
 from db.session import transaction
 from mail.render import EmailRenderer
 from mail.sender import Mailer, OutgoingEmail, PermanentEmailError
+from services.case_views import case_titles
 from settings import Settings
 from storage.files import FileStore
 from workflows.types import BallotAudit, Notification, PanelRequest, RetentionRecord, StageRecord
+
+
+async def send_or_fail(mailer: Mailer, emails: list[OutgoingEmail]) -> int:
+    """Send the emails; addresses SendGrid refused for good fail the activity without retries (the workflow logs it)."""
+    try:
+        return await mailer.send_all(emails)
+    except PermanentEmailError as error:
+        raise ApplicationError(str(error), type="PermanentEmailError", non_retryable=True) from error
 
 
 def _parse(moment: str | None) -> datetime | None:
@@ -161,21 +170,12 @@ class CaseActivities:
                 recipient_ids += [pid for (pid,) in rows if pid not in recipient_ids]
             people = {p.id: p for p in (await session.execute(select(Person).where(Person.id.in_(recipient_ids or [-1])))).scalars()}
             names = await _names_for_details(session, notification.details)
-            parties = (
-                await session.execute(
-                    select(Person.full_name, Participant.side)
-                    .join(Participant, Participant.person_id == Person.id)
-                    .where(Participant.case_id == case.id, Participant.role == "party")
-                    .order_by(Participant.id)
-                )
-            ).all()
+            title = (await case_titles(session, [case.id]))[case.id]
 
-        title = _case_title(parties)
-        sent = 0
-        refused: list[str] = []
         targets = [(str(pid), people[pid].email, people[pid].full_name) for pid in recipient_ids if pid in people]
         if notification.to_center:
             targets.append(("center", self._settings.center_email, self._settings.center_name))
+        emails = []
         for suffix, address, name in targets:
             rendered = self._renderer.render(
                 notification.template,
@@ -185,32 +185,18 @@ class CaseActivities:
                 details=notification.details,
                 names=names,
             )
-            email = OutgoingEmail(
-                idempotency_key=f"{notification.key}:{suffix}",
-                to_email=address,
-                to_name=name,
-                subject=rendered.subject,
-                text_body=rendered.text,
-                html_body=rendered.html,
-                case_id=case.id,
+            emails.append(
+                OutgoingEmail(
+                    idempotency_key=f"{notification.key}:{suffix}",
+                    to_email=address,
+                    to_name=name,
+                    subject=rendered.subject,
+                    text_body=rendered.text,
+                    html_body=rendered.html,
+                    case_id=case.id,
+                )
             )
-            try:
-                if await self._mailer.send(email):
-                    sent += 1
-            except PermanentEmailError as error:
-                # One refused address must not keep the message from the other recipients.
-                refused.append(str(error))
-        if refused:
-            raise ApplicationError("; ".join(refused), type="PermanentEmailError", non_retryable=True)
-        return sent
-
-
-def _case_title(parties: list[tuple[str, str | None]]) -> str:
-    initiating = [name for name, side in parties if side == "initiating"]
-    responding = [name for name, side in parties if side == "responding"]
-    if initiating and responding:
-        return f"{', '.join(initiating)} vs {', '.join(responding)}"
-    return ", ".join(initiating or responding)
+        return await send_or_fail(self._mailer, emails)
 
 
 async def _names_for_details(session: AsyncSession, details: dict[str, str]) -> dict[str, str]:

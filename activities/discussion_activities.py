@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from db.models import Case, DiscussionRoom, Person, RoomMessage
 from mail.render import EmailRenderer
-from mail.sender import Mailer, OutgoingEmail, PermanentEmailError
+from activities.case_activities import send_or_fail
+from mail.sender import Mailer, OutgoingEmail
 from services.case_views import case_titles
 from services.discussions import room_member_ids
 from settings import Settings
@@ -54,8 +54,7 @@ class DiscussionActivities:
 
         authors = [people[pid].full_name for pid in author_ids if pid in people]
         room_url = f"{self._settings.public_base_url.rstrip('/')}/cases/{case.id}/discussions/rooms/{room.id}"
-        sent = 0
-        refused: list[str] = []
+        emails = []
         for pid in recipient_ids:
             person = people.get(pid)
             if person is None:
@@ -70,21 +69,15 @@ class DiscussionActivities:
                 authors=authors,
                 room_url=room_url,
             )
-            email = OutgoingEmail(
-                idempotency_key=f"room-digest:{batch.digest_key}:{pid}",
-                to_email=person.email,
-                to_name=person.full_name,
-                subject=rendered.subject,
-                text_body=rendered.text,
-                html_body=rendered.html,
-                case_id=case.id,
+            emails.append(
+                OutgoingEmail(
+                    idempotency_key=f"room-digest:{batch.digest_key}:{pid}",
+                    to_email=person.email,
+                    to_name=person.full_name,
+                    subject=rendered.subject,
+                    text_body=rendered.text,
+                    html_body=rendered.html,
+                    case_id=case.id,
+                )
             )
-            try:
-                if await self._mailer.send(email):
-                    sent += 1
-            except PermanentEmailError as error:
-                # One refused address must not keep the digest from the other members.
-                refused.append(str(error))
-        if refused:
-            raise ApplicationError("; ".join(refused), type="PermanentEmailError", non_retryable=True)
-        return sent
+        return await send_or_fail(self._mailer, emails)

@@ -127,3 +127,35 @@ async def record_login_failure(db: AsyncSession, email: str) -> None:
 
 async def clear_login_failures(db: AsyncSession, email: str) -> None:
     await db.execute(delete(LoginFailure).where(LoginFailure.email == email))
+
+
+THROTTLED_MESSAGE = 'Too many failed sign-in attempts for this email. Wait 15 minutes, or use "Forgot Password?".'
+WRONG_CREDENTIALS_MESSAGE = "The email or password is not right."
+
+
+class SignInRefused(Exception):
+    def __init__(self, message: str, status_code: int):
+        super().__init__(message)
+        self.status_code = status_code
+
+
+async def sign_in(db: AsyncSession, email: str, password: str) -> tuple[Person, str]:
+    """Check the credentials (slowing down guessing) and open a session; returns the person and the cookie token."""
+    email = email.strip().lower()
+    if await login_throttled(db, email):
+        raise SignInRefused(THROTTLED_MESSAGE, 429)
+    person = (await db.execute(select(Person).where(func.lower(Person.email) == email))).scalar_one_or_none()
+    if not verify_password(person, password):
+        await record_login_failure(db, email)
+        await db.commit()
+        raise SignInRefused(WRONG_CREDENTIALS_MESSAGE, 400)
+    await clear_login_failures(db, email)
+    token = await start_session(db, person)
+    await db.commit()
+    return person, token
+
+
+def set_session_cookie(response, token: str, secure: bool) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()), httponly=True, samesite="lax", secure=secure
+    )

@@ -54,6 +54,21 @@ class Mailer:
         await self.deliver_stored(email.idempotency_key)
         return True
 
+    async def send_all(self, emails: list[OutgoingEmail]) -> int:
+        """Send each email once; one refused address does not keep the message from the others.
+
+        Returns how many went out now; raises PermanentEmailError naming every refused one after trying all.
+        """
+        sent, refused = 0, []
+        for email in emails:
+            try:
+                sent += await self.send(email)
+            except PermanentEmailError as error:
+                refused.append(str(error))
+        if refused:
+            raise PermanentEmailError("; ".join(refused))
+        return sent
+
     async def store(self, email: OutgoingEmail) -> bool:
         """Keep the email in the ledger to be delivered later by deliver_stored; False if the key is already taken."""
         return await self._claim(email)

@@ -10,7 +10,6 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
 
 from api.context import stage_label
 from api.deps import CSRF_COOKIE, CaseInView, CurrentViewer, Ctx, Db, csrf_protect
@@ -18,14 +17,11 @@ from api.routes.cases import my_cases
 from api.routes.mediator import access_errors
 from api.security import (
     SESSION_COOKIE,
-    SESSION_LIFETIME,
-    clear_login_failures,
+    SignInRefused,
     end_session,
-    login_throttled,
-    record_login_failure,
     session_for_token,
-    start_session,
-    verify_password,
+    set_session_cookie,
+    sign_in,
 )
 from db.models import Case, Person
 from services import mediator as mediator_service
@@ -73,27 +69,13 @@ def json_only(request: Request) -> None:
     dependencies=[Depends(json_only)],
     responses=problems(400, 415, 429),
 )
-async def sign_in(body: SignIn, response: Response, ctx: Ctx, db: Db) -> SignedIn:
-    email = body.email.strip().lower()
-    if await login_throttled(db, email):
-        raise HTTPException(status_code=429, detail="Too many failed sign-in attempts for this email. Wait 15 minutes, or use \"Forgot Password?\".")
-    person = (await db.execute(select(Person).where(func.lower(Person.email) == email))).scalar_one_or_none()
-    if not verify_password(person, body.password):
-        await record_login_failure(db, email)
-        await db.commit()
-        raise HTTPException(status_code=400, detail="The email or password is not right.")
-    await clear_login_failures(db, email)
-    token = await start_session(db, person)
-    await db.commit()
+async def open_session(body: SignIn, response: Response, ctx: Ctx, db: Db) -> SignedIn:
+    try:
+        _person, token = await sign_in(db, body.email, body.password)
+    except SignInRefused as refused:
+        raise HTTPException(status_code=refused.status_code, detail=str(refused)) from None
     web_session, _ = await session_for_token(db, token)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int(SESSION_LIFETIME.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=ctx.settings.cookie_secure,
-    )
+    set_session_cookie(response, token, ctx.settings.cookie_secure)
     response.delete_cookie(CSRF_COOKIE)
     return SignedIn(csrf_token=web_session.csrf_token)
 

@@ -9,16 +9,13 @@ from api.deps import CSRF_COOKIE, Ctx, Db, csrf_protect, optional_viewer
 from api.pages import redirect, render
 from api.security import (
     SESSION_COOKIE,
-    SESSION_LIFETIME,
-    clear_login_failures,
+    SignInRefused,
     end_session,
-    login_throttled,
     password_problem,
-    record_login_failure,
     set_password_with_token,
-    start_session,
+    set_session_cookie,
+    sign_in,
     usable_password_token,
-    verify_password,
 )
 from db.models import Person
 from services.accounts import send_password_link
@@ -29,8 +26,11 @@ FORGOT_PASSWORD_ANSWER = "If an account exists for that email, we have sent it a
 
 
 def _safe_next(target: str | None) -> str:
-    # Only same-site paths: an attacker's "next" must not turn sign-in into an open redirect.
-    return target if target and target.startswith("/") and not target.startswith("//") else "/cases"
+    # Only same-site paths: an attacker's "next" must not turn sign-in into an open redirect. Browsers read a
+    # backslash as a slash and drop tabs and newlines, so "/<backslash>evil.example" leaves the site like "//evil.example".
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target or not target.isprintable():
+        return "/cases"
+    return target
 
 
 @router.get("/", include_in_schema=False)
@@ -52,33 +52,14 @@ async def login(
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/cases",
 ):
-    email = email.strip().lower()
-    if await login_throttled(db, email):
+    try:
+        _person, token = await sign_in(db, email, password)
+    except SignInRefused as refused:
         return render(
-            request,
-            "pages/login.html",
-            status_code=429,
-            error="Too many failed sign-in attempts for this email. Wait 15 minutes, or use \"Forgot Password?\".",
-            email=email,
-            next=_safe_next(next),
+            request, "pages/login.html", status_code=refused.status_code, error=str(refused), email=email.strip().lower(), next=_safe_next(next)
         )
-    person = (await db.execute(select(Person).where(func.lower(Person.email) == email))).scalar_one_or_none()
-    if not verify_password(person, password):
-        await record_login_failure(db, email)
-        await db.commit()
-        return render(request, "pages/login.html", status_code=400, error="The email or password is not right.", email=email, next=_safe_next(next))
-    await clear_login_failures(db, email)
-    token = await start_session(db, person)
-    await db.commit()
     response = redirect(_safe_next(next))
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int(SESSION_LIFETIME.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=ctx.settings.cookie_secure,
-    )
+    set_session_cookie(response, token, ctx.settings.cookie_secure)
     response.delete_cookie(CSRF_COOKIE)
     return response
 

@@ -1,8 +1,7 @@
 """My Cases, Case Home, and filing a Request to Mediate."""
 
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy import or_, select
 
 from api.deps import CaseInView, CurrentViewer, Ctx, Db, csrf_protect
