@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test dev worker web migrate clean
+.PHONY: venv test test-e2e dev worker web migrate clean
 
 venv: $(STAMP)
 
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/python -m tests.run -q
+
+# Real-browser tests (tests/e2e): the whole stack as processes, driven through Debian's Chromium (apt-get install chromium).
+test-e2e: $(STAMP)
+	$(BIN)/python -m tests.run tests/e2e
 
 dev: $(STAMP)
 	$(BIN)/mediation-dev
@@ -31,3 +35,9 @@ migrate: $(STAMP)
 
 clean:
 	rm -rf $(VENV) data test-artifacts .pytest_cache
+
+# The benchmark of docs/performance.md on a throw-away embedded stack; options via BENCH_ARGS="--cases 10 ...".
+# `--profile DIR` needs pyinstrument: .venv/bin/pip install -e '.[test,bench]'
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
