@@ -42,5 +42,6 @@ def build_worker(client: Client, sessions: async_sessionmaker[AsyncSession], set
         ],
         # The SendGrid client is synchronous; it runs in threads via asyncio.to_thread, not on the event loop.
         activity_executor=ThreadPoolExecutor(max_workers=8),
+        max_cached_workflows=settings.worker_max_cached_workflows,
         **options,
     )
