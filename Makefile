@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(BIN)/python -m tests.run -q
 
-# Real-browser tests (tests/e2e): the whole stack as processes, driven through Debian's Chromium (apt-get install chromium).
+# Real-browser tests (tests/e2e, Debian's Chromium: apt-get install chromium) and the 50-user load test (tests/load),
+# each on the whole stack run as processes.
 test-e2e: $(STAMP)
-	$(BIN)/python -m tests.run tests/e2e
+	$(BIN)/python -m tests.run tests/e2e tests/load
 
 dev: $(STAMP)
 	$(BIN)/mediation-dev

@@ -169,13 +169,14 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "faults: kills and restarts real processes (worker, Temporal dev server, email, database); slow")
 
 
-E2E_TESTS = Path(__file__).resolve().parent / "e2e"
+# The browser tests need Chromium and the load test takes minutes: both have their own run (`make test-e2e`)
+# and are collected only when named on the command line.
+SEPARATE_RUNS = [Path(__file__).resolve().parent / "e2e", Path(__file__).resolve().parent / "load"]
 
 
 def pytest_ignore_collect(collection_path, config):
-    # The browser tests need Chromium and their own run (`make test-e2e`): collected only when named on the command line.
-    if collection_path == E2E_TESTS:
-        named = (config.invocation_params.dir / arg.split("::")[0] for arg in config.args)
-        if not any(path.resolve().is_relative_to(E2E_TESTS) for path in named):
+    if collection_path in SEPARATE_RUNS:
+        named = [(config.invocation_params.dir / arg.split("::")[0]).resolve() for arg in config.args]
+        if not any(path.is_relative_to(collection_path) for path in named):
             return True
     return None
