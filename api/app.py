@@ -49,6 +49,9 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         description="Request to Mediate intake, mediator ranking, conflict check and case management.",
         version="1.0",
         lifespan=lifespan,
+        # Served from static/vendor below: the default pages load scripts from a CDN and inline, which the CSP forbids.
+        docs_url=None,
+        redoc_url=None,
     )
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for router in (
@@ -66,6 +69,10 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         calendar.router,
     ):
         app.include_router(router)
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs(request: Request):
+        return render(request, "pages/api_docs.html")
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
@@ -108,6 +115,14 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         if wants_json(request):
             return JSONResponse({"detail": message}, status_code=409)
         return render(request, "pages/error.html", status_code=409, message=message)
+
+    @app.exception_handler(OverflowError)
+    async def number_too_large(request: Request, _exc: OverflowError):
+        # An id past 64 bits cannot name anything; the database driver refuses to even look it up.
+        message = "A number in this request is too large to be an id here."
+        if wants_json(request):
+            return JSONResponse({"detail": message}, status_code=404)
+        return render(request, "pages/error.html", status_code=404, message=message)
 
     @app.exception_handler(LifecycleUnavailable)
     @app.exception_handler(OperationalError)

@@ -31,5 +31,7 @@ def redirect(url: str, notice: str = "") -> RedirectResponse:
     from urllib.parse import quote
 
     if notice:
-        url += ("&" if "?" in url else "?") + "notice=" + quote(notice)
+        # The query goes before any #fragment, or the browser would read it as part of the fragment.
+        path, hash_mark, fragment = url.partition("#")
+        url = path + ("&" if "?" in path else "?") + "notice=" + quote(notice) + hash_mark + fragment
     return RedirectResponse(url, status_code=303)
