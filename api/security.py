@@ -18,6 +18,8 @@ PASSWORD_LINK_LIFETIME = {"activation": timedelta(days=7), "reset": timedelta(ho
 LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
 LOGIN_FAILURES_ALLOWED = 5
 MIN_PASSWORD_LENGTH = 10
+RESET_LINK_WINDOW = timedelta(hours=1)
+RESET_LINKS_PER_WINDOW = 3
 
 _hasher = PasswordHasher()
 # Verifying against this keeps a sign-in for an unknown email as slow as one for a known email.
@@ -114,6 +116,17 @@ async def set_password_with_token(db: AsyncSession, row: PasswordToken, password
     for open_session in (await db.execute(select(WebSession).where(WebSession.person_id == person.id))).scalars():
         open_session.revoked = True
     return person
+
+
+async def reset_links_exhausted(db: AsyncSession, person: Person) -> bool:
+    """Whether this person already got as many reset emails as an hour allows: "Forgot Password?" must not flood an inbox."""
+    since = utcnow() - RESET_LINK_WINDOW
+    count = await db.scalar(
+        select(func.count()).select_from(PasswordToken).where(
+            PasswordToken.person_id == person.id, PasswordToken.purpose == "reset", PasswordToken.created_at >= since
+        )
+    )
+    return (count or 0) >= RESET_LINKS_PER_WINDOW
 
 
 async def login_throttled(db: AsyncSession, email: str) -> bool:

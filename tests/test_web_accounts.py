@@ -67,3 +67,14 @@ async def test_forgot_password_says_the_same_for_any_email_and_link_is_single_us
         reused = await b.get(link)
         assert reused.status_code == 410 and "expired or has already been used" in reused.text
         assert (await b.login("katy@example.com", "a new long password")).status_code == 303
+
+
+async def test_forgot_password_does_not_flood_an_inbox(web):
+    await web.person("katy@example.com", "Katy Perry")
+    async with web.browser() as b:
+        for _ in range(5):
+            await b.get("/forgot-password")
+            answer = await b.post("/forgot-password", {"email": "katy@example.com"})
+            assert answer.status_code == 200 and "If an account exists for that email" in answer.text
+    # Each link is stored before the page answers, so the count is final here: three an hour, then no more.
+    assert len(await web.outbox(to="katy@example.com", subject_starts="Reset your password")) == 3

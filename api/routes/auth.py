@@ -12,6 +12,7 @@ from api.security import (
     SignInRefused,
     end_session,
     password_problem,
+    reset_links_exhausted,
     set_password_with_token,
     set_session_cookie,
     sign_in,
@@ -81,7 +82,7 @@ async def forgot_password_page(request: Request):
 @router.post("/forgot-password", include_in_schema=False, dependencies=[Depends(csrf_protect)])
 async def forgot_password(request: Request, ctx: Ctx, db: Db, email: Annotated[str, Form()] = ""):
     person = (await db.execute(select(Person).where(func.lower(Person.email) == email.strip().lower()))).scalar_one_or_none()
-    if person is not None:
+    if person is not None and not await reset_links_exhausted(db, person):
         await send_password_link(ctx, db, person, "reset")
         await db.commit()
     # The same answer whatever the email, so nobody can learn who has an account here.
