@@ -1,0 +1,421 @@
+"""One case through the real platform in a real browser, as the people in the handbook live it.
+
+Katy (a demo party) files a Request to Mediate against Jordan, who is new to the center; staff accept it with a
+panel of three; Jordan activates the account from the email in the outbox and ranks by dragging cards; Katy ranks
+with the keyboard alone; the mediator both ranked first accepts the conflict check; staff read the tally and the
+timeline; everyone's Case Home says "Mediator accepted"; a document shared with Jordan only reaches Jordan; the
+mediator talks with Jordan in a private caucus room. Key pages are checked with axe-core along the way.
+
+The steps share the case (`journey`), so they run in file order and a failed step skips the rest; the last test,
+the accessibility and script-error report, runs whatever happened and reports the pages it got to.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+import pytest
+
+from services.demo import INITIATING, MEDIATOR_PASSWORD, MEDIATORS, STAFF
+from tests.e2e.conftest import BLOCKING_IMPACTS, Site, eventually
+
+pytestmark = pytest.mark.integration
+step = pytest.mark.journey
+
+PROPERTY = "88 Harbor Lane, Long Beach, CA 90802"
+RESPONDER_NAME = "Jordan Lee"
+RESPONDER_EMAIL = "jordan.lee@example.com"
+RESPONDER_PASSWORD = "harbor-lane-2024"
+PANEL = ("Elena Marquez", "Robert Chen", "Aisha Johnson")
+MEDIATOR_EMAILS = {m.person.full_name: m.person.email for m in MEDIATORS}
+# axe-core audits these pages (the audit keeps going; the last test reports every finding together).
+AUDITED_PAGES = (
+    "login",
+    "my-cases",
+    "request-to-mediate",
+    "staff-outbox",
+    "set-password",
+    "case-home",
+    "ranking",
+    "conflict-check",
+    "staff-case",
+    "documents",
+    "discussions",
+    "discussion-room",
+)
+# A one-page PDF: enough for the upload's check by content (%PDF) and for a viewer to open.
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+@dataclass
+class Journey:
+    case_id: int = 0
+    # The panel in the order the ranking page shows it; both parties rank its last mediator first.
+    panel: list[str] = field(default_factory=list)
+    selected: str = ""
+    # Each person's page, in their own browser context (own session cookie).
+    pages: dict = field(default_factory=dict)
+
+    @property
+    def home(self) -> str:
+        return f"/cases/{self.case_id}"
+
+
+@pytest.fixture(scope="module")
+def journey() -> Journey:
+    return Journey()
+
+
+def card_names(page, list_id: str) -> list[str]:
+    return page.locator(f"#{list_id} > .mediator-card").evaluate_all("cards => cards.map(c => c.dataset.name)")
+
+
+def drag(page, source, target, *, to_top: bool) -> None:
+    """Press, move in small steps and release, as a hand on a mouse does; SortableJS reads the native drag events."""
+    # SortableJS ignores a press on a card still sliding into place after the previous drop (its `animated` flag),
+    # and the press would start a text selection instead of a drag.
+    page.wait_for_function("() => [...document.querySelectorAll('.mediator-card')].every(card => !card.animated)", timeout=5000)
+    start = source.locator(".name").bounding_box()
+    end = target.bounding_box()
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    # A few pixels first so the drag starts on the card before it travels.
+    page.mouse.move(start["x"] + start["width"] / 2 + 5, start["y"] + start["height"] / 2 + 5, steps=5)
+    x, y = end["x"] + end["width"] / 2, end["y"] + 8 if to_top else end["y"] + end["height"] / 2
+    page.mouse.move(x, y, steps=25)
+    # Linger over the spot before letting go, as a hand does: SortableJS skips the drag-overs that arrive while
+    # cards slide aside, and only a drag-over after that settles where the card lands.
+    for wiggle in (-2, 2, -2, 2):
+        page.wait_for_timeout(120)
+        page.mouse.move(x + wiggle, y)
+    page.mouse.up()
+
+
+def expect_cards(page, list_id: str, names: list[str]) -> None:
+    """Wait for the list to hold exactly these cards in this order (SortableJS finishes a drop after its animation)."""
+    expected = "|".join(names)
+    try:
+        page.wait_for_function(
+            "([id, expected]) => [...document.querySelectorAll('#' + id + ' > .mediator-card')].map(c => c.dataset.name).join('|') === expected",
+            arg=[list_id, expected],
+            timeout=5000,
+        )
+    except Exception:
+        raise AssertionError(f"#{list_id} holds {card_names(page, list_id)}, expected {names}") from None
+
+
+def at(path: str) -> re.Pattern:
+    """The page at `path`, with or without the ?notice=... a redirect adds."""
+    return re.compile(rf"^[^?#]*{re.escape(path)}(\?[^#]*)?(#.*)?$")
+
+
+def focused_text(page) -> str:
+    return page.evaluate("() => (document.activeElement && document.activeElement.textContent || '').replace(/\\s+/g, ' ').trim()")
+
+
+def tab_to(page, wanted: str, limit: int = 150) -> None:
+    """Press Tab until the focused control's text is `wanted`, like a keyboard user reading the focus ring."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if focused_text(page) == wanted:
+            return
+    raise AssertionError(f"{wanted!r} is not reachable with the Tab key")
+
+
+def stage_is(page, label: str):
+    return lambda: page.locator(".stage").first.inner_text().strip() == label
+
+
+# ---- 1. filing, intake, activation and a ranking by drag and drop ---------------------------------------------
+
+
+@step
+def test_filer_files_a_case_and_staff_accept_it_with_a_panel(site: Site, journey: Journey):
+    login = site.visitor("katy")
+    login.goto("/login")
+    site.shot(login, "01-login")
+    site.audit(login, "login")
+    login.context.close()
+
+    katy = site.sign_in("katy", INITIATING.email, INITIATING.password)
+    journey.pages["katy"] = katy
+    site.shot(katy, "02-my-cases")
+    site.audit(katy, "my-cases")
+
+    katy.get_by_role("link", name="File a Request to Mediate").click()
+    katy.get_by_label("Subject property address").fill(PROPERTY)
+    katy.get_by_label("Failure to disclose a known defect").check()
+    katy.get_by_label("Estimation of Dispute Value").select_option("$25,001 to $50,000")
+    katy.get_by_label("Short description of the dispute").fill("The seller did not disclose a leaking roof that the inspector found after close of escrow.")
+    katy.get_by_label("An initiating party", exact=True).check()
+    katy.get_by_label("Party 1: full name").fill(RESPONDER_NAME)
+    katy.get_by_label("Party 1: email").fill(RESPONDER_EMAIL)
+    katy.get_by_label("Party 1: side").select_option("responding")
+    site.shot(katy, "03-request-to-mediate")
+    site.audit(katy, "request-to-mediate")
+    katy.get_by_role("button", name="File the Request to Mediate").click()
+    katy.wait_for_url(re.compile(r"/cases/\d+(\?|$)"))
+    journey.case_id = int(re.search(r"/cases/(\d+)", katy.url).group(1))
+    assert "Your Request to Mediate was filed" in katy.locator(".notice").inner_text()
+    assert f"{INITIATING.full_name} vs {RESPONDER_NAME}" in katy.locator("h1").inner_text()
+
+    staff = site.sign_in("staff", STAFF.email, STAFF.password)
+    journey.pages["staff"] = staff
+    staff_case = f"/staff/cases/{journey.case_id}"
+    eventually(staff, staff_case, stage_is(staff, "Intake review"), "the filed case reaching intake review")
+    for name in PANEL:
+        staff.get_by_role("checkbox", name=name).check()
+    staff.get_by_role("button", name="Accept and send for ranking").click()
+    eventually(staff, staff_case, stage_is(staff, "Mediator ranking"), "ranking opening after intake")
+    site.shot(staff, "04-staff-case-ranking-open")
+
+
+@step
+def test_new_party_activates_from_the_email_and_ranks_by_dragging(site: Site, journey: Journey):
+    staff = journey.pages["staff"]
+    staff.goto("/staff/outbox")
+    row = staff.get_by_role("row").filter(has_text=RESPONDER_EMAIL).filter(has_text="Your account at")
+    site.shot(staff, "05-staff-outbox")
+    site.audit(staff, "staff-outbox")
+    row.get_by_role("link").first.click()
+    body = staff.locator("pre.email-body").inner_text()
+    link = re.search(r"https?://\S+/set-password/\S+", body).group(0)
+    assert link.startswith(site.base_url), link
+
+    jordan = site.visitor("jordan")
+    journey.pages["jordan"] = jordan
+    jordan.goto(link)
+    jordan.get_by_label("New password (at least 10 characters)").fill(RESPONDER_PASSWORD)
+    jordan.get_by_label("Repeat the new password").fill(RESPONDER_PASSWORD)
+    site.shot(jordan, "06-set-password")
+    site.audit(jordan, "set-password")
+    jordan.get_by_role("button", name="Set password").click()
+    jordan.wait_for_url(at("/login"))
+    assert "Your password is set" in jordan.locator(".notice").inner_text()
+    jordan.get_by_label("Email").fill(RESPONDER_EMAIL)
+    jordan.get_by_label("Password").fill(RESPONDER_PASSWORD)
+    jordan.get_by_role("button", name="Sign in").click()
+    jordan.wait_for_url(at("/cases"))
+    jordan.get_by_role("link", name=f"Open Case {journey.case_id}").click()
+    jordan.get_by_role("link", name="Submit Mediator Ranking").click()
+    jordan.wait_for_url(at(f"{journey.home}/ranking"))
+    jordan.locator("#js-help").wait_for(state="visible")  # ranking.js has taken over from the selects
+
+    journey.panel = card_names(jordan, "ranked-list")
+    assert sorted(journey.panel) == sorted(PANEL)
+    first, second, third = journey.panel
+    journey.selected = third
+    site.shot(jordan, "07-ranking-before")
+    site.audit(jordan, "ranking")
+
+    # A tall screen, so both lists fit in the viewport the mouse moves in.
+    jordan.set_viewport_size({"width": 1280, "height": 1800})
+    card = lambda name: jordan.locator(f'#ranking-form .mediator-card[data-name="{name}"]')
+    drag(jordan, card(third), card(first), to_top=True)
+    expect_cards(jordan, "ranked-list", [third, first, second])
+    drag(jordan, card(second), jordan.locator("#eliminated-list"), to_top=False)
+    expect_cards(jordan, "ranked-list", [third, first])
+    expect_cards(jordan, "eliminated-list", [second])
+    # What the form will send: the hidden selects follow the cards.
+    chosen = {name: card(name).locator("select").input_value() for name in journey.panel}
+    assert chosen == {third: "1", first: "2", second: "eliminate"}
+    site.shot(jordan, "08-ranking-after-drag")
+
+    jordan.get_by_role("button", name="Submit my Ranking").click()
+    jordan.wait_for_url(at(journey.home))
+    notice = jordan.locator(".notice").inner_text()
+    assert "Your ranking was submitted." in notice and "waiting for 1 more party" in notice
+    site.shot(jordan, "09-ranking-confirmation")
+
+
+# ---- 2. the other party ranks with the keyboard alone ---------------------------------------------------------
+
+
+@step
+def test_other_party_ranks_with_the_keyboard_only(site: Site, journey: Journey):
+    katy = journey.pages["katy"]
+    first, second, third = journey.panel
+    katy.goto(journey.home)
+    site.audit(katy, "case-home")
+    tab_to(katy, "Submit Mediator Ranking")
+    katy.keyboard.press("Enter")
+    katy.wait_for_url(at(f"{journey.home}/ranking"))
+    katy.locator("#js-help").wait_for(state="visible")
+
+    tab_to(katy, f"Move up {third}")
+    katy.keyboard.press("Enter")
+    expect_cards(katy, "ranked-list", [first, third, second])
+    # Focus stays on the button just used, so the next press moves the same card again.
+    assert focused_text(katy) == f"Move up {third}"
+    katy.keyboard.press("Space")
+    expect_cards(katy, "ranked-list", [third, first, second])
+    katy.get_by_role("status").filter(has_text=f"{third} is ranked 1 of 3.").wait_for()
+
+    tab_to(katy, f"Eliminate {second}")
+    katy.keyboard.press("Enter")
+    expect_cards(katy, "ranked-list", [third, first])
+    expect_cards(katy, "eliminated-list", [second])
+    assert focused_text(katy) == f"Restore {second}"
+    site.shot(katy, "10-ranking-keyboard")
+
+    tab_to(katy, "Submit my Ranking")
+    katy.keyboard.press("Enter")
+    katy.wait_for_url(at(journey.home))
+    assert "All parties have ranked" in katy.locator(".notice").inner_text()
+    site.shot(katy, "11-ranking-keyboard-confirmation")
+
+
+# ---- 3. the selected mediator accepts the conflict check ------------------------------------------------------
+
+
+@step
+def test_selected_mediator_accepts_the_conflict_check(site: Site, journey: Journey):
+    mediator = site.sign_in("mediator", MEDIATOR_EMAILS[journey.selected], MEDIATOR_PASSWORD)
+    journey.pages["mediator"] = mediator
+    check_link = mediator.get_by_role("link", name=f"Conflict check for Case {journey.case_id}")
+    eventually(mediator, "/cases", lambda: check_link.count() == 1, "the conflict check reaching the selected mediator")
+    site.shot(mediator, "12-mediator-my-cases")
+    check_link.click()
+    mediator.wait_for_url(at(f"{journey.home}/conflict-check"))
+    assert PROPERTY in mediator.locator("main").inner_text()
+    assert RESPONDER_NAME in mediator.get_by_role("table").inner_text()
+    site.shot(mediator, "13-conflict-check")
+    site.audit(mediator, "conflict-check")
+    mediator.get_by_role("button", name="I have no conflict — accept").click()
+    mediator.wait_for_url(at(journey.home))
+    assert "you have accepted this case" in mediator.locator(".notice").inner_text()
+    site.shot(mediator, "14-conflict-check-accepted")
+
+
+# ---- 4. staff read the tally and the timeline -----------------------------------------------------------------
+
+
+@step
+def test_staff_see_the_tally_and_the_timeline(site: Site, journey: Journey):
+    staff = journey.pages["staff"]
+    first, second, third = journey.panel
+    staff_case = f"/staff/cases/{journey.case_id}"
+    eventually(staff, staff_case, stage_is(staff, "Mediator accepted"), "the case showing the accepted mediator to staff")
+
+    tally = staff.locator("table.tally")
+    rows = tally.locator("tbody tr").all_inner_texts()
+    assert [re.split(r"\t", r)[1].replace(" (selected)", "").strip() for r in rows] == [third, first]
+    assert "(selected)" in rows[0]
+    assert f"Eliminated: {second}" in staff.get_by_role("region", name="Mediator ranking · round 1").inner_text()
+    assert staff.locator("tr.ballot").count() == 2
+
+    timeline = staff.locator("ol.timeline").inner_text()
+    for event in ("Filed", "Intake accepted", "Ranking opened", "Ranking submitted", "Tallied", "Conflict check started", "Mediator accepted"):
+        assert event in timeline, f"{event!r} missing from the timeline:\n{timeline}"
+    assert "Accepted" in staff.get_by_role("region", name="Conflict checks").inner_text()
+    site.shot(staff, "15-staff-case-tally-timeline")
+    site.audit(staff, "staff-case")
+
+
+# ---- 5. everyone's Case Home ----------------------------------------------------------------------------------
+
+
+@step
+def test_every_participant_sees_mediator_accepted_on_case_home(site: Site, journey: Journey):
+    for who in ("katy", "jordan", "mediator"):
+        page = journey.pages[who]
+        eventually(page, journey.home, stage_is(page, "Mediator accepted"), f"{who}'s Case Home showing the accepted mediator")
+        if who != "mediator":
+            assert f"Your mediator: {journey.selected}" in page.locator("main").inner_text()
+        site.shot(page, f"16-case-home-{who}")
+
+
+# ---- 6. documents shared with one party -----------------------------------------------------------------------
+
+
+@step
+def test_a_document_shared_with_one_party_reaches_only_that_party(site: Site, journey: Journey, tmp_path):
+    mediator, jordan, katy = journey.pages["mediator"], journey.pages["jordan"], journey.pages["katy"]
+    upload = tmp_path / "roof-inspection.pdf"
+    upload.write_bytes(PDF)
+
+    mediator.goto(f"{journey.home}/documents")
+    mediator.get_by_text("Add Document").click()
+    form = mediator.locator('form[enctype="multipart/form-data"]')
+    form.get_by_label("Document", exact=True).set_input_files(str(upload))
+    form.get_by_label("Category").select_option("Inspection report")
+    form.get_by_label("Document Title").fill("Roof inspection")
+    form.get_by_label("Document Description").fill("For the responding party only.")
+    form.get_by_role("group", name=re.compile("^Shared With")).get_by_label(RESPONDER_NAME).check()
+    form.get_by_role("button", name="Upload").click()
+    assert "“Roof inspection” was added." in mediator.locator(".notice").inner_text()
+    site.shot(mediator, "17-documents-uploaded")
+
+    jordan.goto(f"{journey.home}/documents")
+    link = jordan.get_by_role("link", name="roof-inspection.pdf")
+    site.shot(jordan, "18-documents-shared")
+    site.audit(jordan, "documents")
+    with jordan.expect_download() as event:
+        link.click()
+    download = event.value
+    assert download.suggested_filename == "roof-inspection.pdf"
+    assert download.failure() is None
+    assert open(download.path(), "rb").read() == PDF
+    href = link.get_attribute("href")
+
+    katy.goto(f"{journey.home}/documents")
+    assert katy.get_by_text("roof-inspection.pdf").count() == 0
+    assert katy.get_by_text("Roof inspection").count() == 0
+    site.shot(katy, "19-documents-not-shared")
+    # Not even by its address: an unshared document answers like a missing one.
+    assert katy.request.get(href).status == 404
+
+
+# ---- 7. discussions: a private caucus room --------------------------------------------------------------------
+
+
+@step
+def test_mediator_talks_with_one_party_in_a_caucus_room(site: Site, journey: Journey):
+    mediator, jordan, katy = journey.pages["mediator"], journey.pages["jordan"], journey.pages["katy"]
+    message = "Jordan, could you bring the repair estimates to the session?"
+
+    mediator.goto(f"{journey.home}/discussions")
+    mediator.get_by_role("button", name="Open discussions").click()
+    assert "Discussions are open" in mediator.locator(".notice").inner_text()
+    mediator.goto(f"{journey.home}/discussions")
+    mediator.get_by_label("Room name (optional)").fill("Caucus with Jordan")
+    mediator.get_by_role("group", name="Members").get_by_role("checkbox", name=RESPONDER_NAME).check()
+    site.audit(mediator, "discussions")
+    mediator.get_by_role("button", name="Create caucus room").click()
+    assert "Only its members can see it" in mediator.locator(".notice").inner_text()
+    mediator.get_by_label("Message", exact=True).fill(message)
+    mediator.get_by_role("button", name="Send").click()
+    mediator.locator("#latest").filter(has_text=message).wait_for()
+    site.shot(mediator, "20-caucus-mediator")
+
+    jordan.goto(f"{journey.home}/discussions")
+    jordan.get_by_role("link", name="Caucus with Jordan").click()
+    jordan.locator(".chat").filter(has_text=message).wait_for()
+    site.shot(jordan, "21-caucus-party")
+    site.audit(jordan, "discussion-room")
+    jordan.get_by_label("Message", exact=True).fill("Yes, I will bring both estimates.")
+    jordan.get_by_role("button", name="Send").click()
+    jordan.locator("#latest").filter(has_text="I will bring both estimates").wait_for()
+
+    katy.goto(f"{journey.home}/discussions")
+    assert katy.get_by_role("link", name="Caucus with Jordan").count() == 0
+    assert katy.get_by_text(message).count() == 0
+    site.shot(katy, "22-discussions-other-party")
+
+
+# ---- 8. accessibility and script health across the journey ---------------------------------------------------
+
+
+def test_key_pages_have_no_serious_accessibility_violations_and_no_script_errors(site: Site, request):
+    findings = [f for page in site.audited.values() for f in page]
+    for finding in findings:
+        print(finding.line())
+    blocking = [f.line() for f in findings if f.impact in BLOCKING_IMPACTS]
+    assert not blocking, "axe-core found serious or critical violations:\n" + "\n".join(blocking)
+    assert not site.script_problems, "script errors or CSP violations in the browser:\n" + "\n".join(site.script_problems)
+    # After a failed step the pages it never reached are that step's failure, not a second one.
+    if not getattr(request.session, "e2e_failed_step", None):
+        missing = [name for name in AUDITED_PAGES if name not in site.audited]
+        assert not missing, f"the journey never reached these pages to audit them: {missing}"
