@@ -234,7 +234,8 @@ class CaseWorkflow:
             ballots_counted=len(ballots),
         )
         self._tally_history.append(self._tally)
-        self._log("tallied", f"{len(ballots)} ballot(s) counted; order of mutual preference: {self._tally.order}")
+        # Names, not ids, are what people read: the staff page shows the order itself from the tally.
+        self._log("tallied", f"{len(ballots)} ballot(s) counted")
         return self._tally.order
 
     async def _conflict_check(self, order: list[int]) -> int | None:
