@@ -121,8 +121,8 @@ async def file_request(ctx: AppContext, db: AsyncSession, filer: Person, form: F
     except RPCError as error:
         await db.rollback()
         raise LifecycleUnavailable("The case service is not reachable right now; your request was not filed. Please try again.") from error
-    case.title = (await case_titles(db, [case.id]))[case.id]
     try:
+        case.title = (await case_titles(db, [case.id]))[case.id]
         await db.commit()
     except Exception:
         # The workflow started but its case was not saved: stop it, so no half-filed case lives on.

@@ -57,6 +57,7 @@ EMAIL_ACTIVITY = {
 
 RETENTION_PATCH = "retention-timer"
 LOCAL_BALLOT_AUDIT_PATCH = "ballot-audit-local-activity"
+INVITATION_FIRST_PATCH = "ranking-invitation-before-stage-record"
 
 
 class CaseWithdrawn(Exception):
@@ -192,8 +193,14 @@ class CaseWorkflow:
         self._deadline = started + timedelta(seconds=self._timers.ranking_window_seconds)
         self._stage = Stage.RANKING
         self._log("ranking_opened", f"Round {self._round}: panel of {len(panel)} mediators")
+        # A ballot may arrive the moment the stage is ranking, and the parties' invitation must leave before
+        # the center's "ranking received": queue it before anything awaits (cases started earlier keep the old order).
+        invite_first = workflow.patched(INVITATION_FIRST_PATCH)
+        if invite_first:
+            self._notify("ranking_request", recipients=self._ranking_audience(self._parties))
         await self._record()
-        self._notify("ranking_request", recipients=self._ranking_audience(self._parties))
+        if not invite_first:
+            self._notify("ranking_request", recipients=self._ranking_audience(self._parties))
 
         reminders = sorted(set(self._timers.ranking_reminder_offsets_seconds))
         sent_reminders: set[int] = set()
