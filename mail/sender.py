@@ -49,9 +49,11 @@ class Mailer:
 
     async def send(self, email: OutgoingEmail) -> bool:
         """Deliver the email unless one with the same key already went out. Returns whether it was sent now."""
-        if not await self._claim(email):
+        # The outbox transport keeps the email as its delivery: claiming it and marking it sent is one write.
+        if not await self._claim(email, delivered=self.transport == "outbox"):
             return False
-        await self.deliver_stored(email.idempotency_key)
+        if self.transport == "sendgrid":
+            await self.deliver_stored(email.idempotency_key)
         return True
 
     async def send_all(self, emails: list[OutgoingEmail]) -> int:
@@ -92,7 +94,7 @@ class Mailer:
             row.provider_message_id = provider_id
         return True
 
-    async def _claim(self, email: OutgoingEmail) -> bool:
+    async def _claim(self, email: OutgoingEmail, delivered: bool = False) -> bool:
         try:
             async with transaction(self._sessions) as session:
                 row = await _ledger_row(session, email.idempotency_key)
@@ -111,6 +113,8 @@ class Mailer:
                 elif row.status == "sent":
                     return False
                 row.attempts = (row.attempts or 0) + 1
+                if delivered:
+                    row.status, row.sent_at = "sent", utcnow()
         except IntegrityError:
             # Another attempt claimed the same key at the same moment; it will deliver it.
             return False
