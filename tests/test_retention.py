@@ -59,7 +59,7 @@ async def counts(sessions, case_id):
         }
 
 
-async def test_retention_timer_purges_exactly_the_closed_cases_records(time_skipping_env, sessions, settings):
+async def test_retention_timer_purges_exactly_the_closed_cases_records(time_skipping_env, sessions, settings, web):
     env = time_skipping_env
     center = await make_center(sessions)
     closed_id, closed_people = await accepted_case(env, sessions, settings, center, "1 Closed Road")
@@ -77,6 +77,11 @@ async def test_retention_timer_purges_exactly_the_closed_cases_records(time_skip
 
     due = await eventually(due_recorded)
     assert (await status(env.client, settings, closed_id)).retention_due_at is not None
+    await web.person("records@car.org", "Records Clerk", staff=True)
+    async with web.browser() as staff:
+        await staff.login("records@car.org")
+        page = await staff.get(f"/staff/cases/{closed_id}")
+        assert "will be deleted on" in page.text and str(due.year) in page.text
 
     await env.sleep(timedelta(days=729))
     assert (await counts(sessions, closed_id))["messages"] == 1, "nothing is deleted before the retention period ends"
