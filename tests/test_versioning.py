@@ -1,0 +1,73 @@
+"""A case started on older workflow code finishes on the current code: a change the case had already met the
+old way stays old for that case (replay must match its history), and a change it had not yet met applies.
+
+The older code is the current code with every patch answered "not yet" (what `workflow.patched` returns in
+the code before a patch existed); the case runs on it for a while, then a worker with the current code takes
+over from history.
+"""
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+from tests.support import eventually, handle, make_case, make_center, status, wait_for_stage
+from workflows.case import CaseWorkflow, INVITATION_FIRST_PATCH, LOCAL_BALLOT_AUDIT_PATCH, RETENTION_PATCH
+from workflows.types import CaseClosure, ConflictDecision, IntakeDecision, RankingSubmission
+from workflows.worker import build_worker
+
+
+def patch_markers(history) -> list[str]:
+    markers = []
+    for event in history.events:
+        if event.HasField("marker_recorded_event_attributes") and event.marker_recorded_event_attributes.marker_name == "core_patch":
+            markers.append(event.marker_recorded_event_attributes.details["patch-data"].payloads[0].data.decode())
+    return markers
+
+
+async def test_case_started_before_the_patches_finishes_on_the_current_code(time_skipping_env, sessions, settings, monkeypatch):
+    env = time_skipping_env
+    center = await make_center(sessions)
+    m1, m2, m3 = (m.id for m in center.mediators[:3])
+
+    # Older code: no patch exists yet.
+    monkeypatch.setattr(workflow, "patched", lambda _patch_id: False)
+    # No cache, hence no sticky task queue: the next worker must get the case's tasks at once, and the test
+    # server's clock (frozen while the test waits on an update) would never let a sticky timeout expire.
+    older = settings.model_copy(update={"worker_max_cached_workflows": 0})
+    async with build_worker(env.client, sessions, older):
+        case_id, people = await make_case(sessions, env.client, settings)
+        wf = handle(env.client, settings, case_id)
+        await wf.execute_update(CaseWorkflow.review_intake, IntakeDecision(accept=True, actor_id=center.staff.id, panel=[m1, m2, m3]))
+        await wait_for_stage(env.client, settings, case_id, "ranking")
+        katy, taylor = people["Katy Perry"], people["Taylor Swift"]
+        await wf.execute_update(CaseWorkflow.submit_ranking, RankingSubmission(actor_id=katy, party_id=katy, ranked=[m1, m2, m3]))
+    monkeypatch.undo()
+    assert patch_markers(await wf.fetch_history()) == []
+
+    # The current code takes over: it replays what happened (old branches) and goes on with the new ones.
+    async with build_worker(env.client, sessions, settings):
+        await wf.execute_update(CaseWorkflow.submit_ranking, RankingSubmission(actor_id=taylor, party_id=taylor, ranked=[m1, m3, m2]))
+        await wait_for_stage(env.client, settings, case_id, "conflict_check")
+        await wf.execute_update(CaseWorkflow.decide_conflict, ConflictDecision(actor_id=m1, accept=True))
+        await wait_for_stage(env.client, settings, case_id, "accepted")
+        await wf.execute_update(CaseWorkflow.close_case, CaseClosure(actor_id=m1, outcome="settled"))
+        await wait_for_stage(env.client, settings, case_id, "closed")
+        await env.sleep(timedelta(days=731))
+
+        async def purged():
+            return (await status(env.client, settings, case_id)).records_purged
+
+        await eventually(purged)
+        assert await wf.result() == "closed"
+
+    markers = patch_markers(await wf.fetch_history())
+    # A patch answers once per case: the ballot audit and the invitation order had already been decided the
+    # old way, so they stay old for this case (both ballots are normal activities); retention had never come
+    # up, so this case gets the new behaviour: its retention timer ran and purged its records.
+    assert markers == [f'{{"id":"{RETENTION_PATCH}","deprecated":false}}']
+    assert LOCAL_BALLOT_AUDIT_PATCH not in str(markers) and INVITATION_FIRST_PATCH not in str(markers)
+    ballot_events = [
+        e for e in (await wf.fetch_history()).events
+        if e.HasField("activity_task_scheduled_event_attributes") and e.activity_task_scheduled_event_attributes.activity_type.name == "record_ballot"
+    ]
+    assert len(ballot_events) == 2
