@@ -5,6 +5,7 @@ service functions, so an action behaves the same whichever way it arrives.
 """
 
 from datetime import datetime, timezone
+from contextlib import contextmanager
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
@@ -332,8 +333,14 @@ def _state(status: CaseStatus) -> MediatorState:
     )
 
 
-def _invalid(problem: mediator_service.InvalidAction) -> HTTPException:
-    return HTTPException(status_code=422, detail=str(problem))
+@contextmanager
+def mediator_errors():
+    """The mediator service's refusals as HTTP errors: access as on the pages, invalid input as 422."""
+    try:
+        with access_errors():
+            yield
+    except mediator_service.InvalidAction as problem:
+        raise HTTPException(status_code=422, detail=str(problem)) from None
 
 
 @router.post(
@@ -345,11 +352,8 @@ def _invalid(problem: mediator_service.InvalidAction) -> HTTPException:
     responses=problems(401, 403, 404, 409, 422, 503),
 )
 async def answer_conflict_check(case_id: int, body: ConflictAnswer, ctx: Ctx, db: Db, viewer: CurrentViewer) -> MediatorState:
-    try:
-        with access_errors():
-            return _state(await mediator_service.answer_conflict_check(ctx, db, case_id, viewer.person, body.accept, body.reason))
-    except mediator_service.InvalidAction as problem:
-        raise _invalid(problem) from None
+    with mediator_errors():
+        return _state(await mediator_service.answer_conflict_check(ctx, db, case_id, viewer.person, body.accept, body.reason))
 
 
 @router.post(
@@ -392,8 +396,5 @@ class Closure(BaseModel):
     responses=problems(401, 403, 404, 409, 422, 503),
 )
 async def close(case_id: int, body: Closure, ctx: Ctx, db: Db, viewer: CurrentViewer) -> MediatorState:
-    try:
-        with access_errors():
-            return _state(await mediator_service.close_case(ctx, db, case_id, viewer.person, body.outcome, body.note))
-    except mediator_service.InvalidAction as problem:
-        raise _invalid(problem) from None
+    with mediator_errors():
+        return _state(await mediator_service.close_case(ctx, db, case_id, viewer.person, body.outcome, body.note))
