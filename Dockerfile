@@ -1,13 +1,13 @@
 FROM python:3.11-slim
 WORKDIR /app
-COPY pyproject.toml README.md alembic.ini settings.py ./
-COPY workflows workflows
+COPY pyproject.toml README.md alembic.ini ./
+COPY core core
+COPY notifications notifications
 COPY activities activities
+COPY workflows workflows
+COPY features features
 COPY api api
-COPY db db
-COPY mail mail
 COPY commands commands
-COPY services services
 COPY migrations migrations
 COPY templates templates
 COPY static static

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-e2e dev worker web migrate clean
+.PHONY: venv test test-e2e check dev worker web migrate clean
 
 venv: $(STAMP)
 
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/python -m tests.run -q
+
+# The dependency direction of [tool.importlinter] in pyproject.toml.
+check: $(STAMP)
+	$(BIN)/lint-imports
 
 # Real-browser tests (tests/e2e, Debian's Chromium: apt-get install chromium) and the 50-user load test (tests/load),
 # each on the whole stack run as processes.

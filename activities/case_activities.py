@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from db.models import (
+from core.db.models import (
     BallotRecord,
     Case,
     DiscussionRoom,
@@ -22,13 +22,13 @@ from db.models import (
     RoomMessage,
     utcnow,
 )
-from db.session import transaction
-from mail.render import EmailRenderer
-from mail.sender import Mailer, OutgoingEmail, PermanentEmailError
-from services.case_views import case_titles
-from settings import Settings
-from storage.files import FileStore
-from workflows.types import BallotAudit, Notification, PanelRequest, RetentionRecord, StageRecord
+from core.db.session import transaction
+from notifications.render import EmailRenderer
+from notifications.sender import Mailer, OutgoingEmail, PermanentEmailError
+from core.case_facts import case_titles
+from core.settings import Settings
+from core.storage import FileStore
+from activities.types import BallotAudit, Notification, PanelRequest, RetentionRecord, StageRecord
 
 
 async def send_or_fail(mailer: Mailer, emails: list[OutgoingEmail]) -> int:

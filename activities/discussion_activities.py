@@ -6,13 +6,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from db.models import Case, DiscussionRoom, Person, RoomMessage
-from mail.render import EmailRenderer
+from core.db.models import Case, DiscussionRoom, Person, RoomMessage
+from notifications.render import EmailRenderer
 from activities.case_activities import send_or_fail
-from mail.sender import Mailer, OutgoingEmail
-from services.case_views import case_titles
-from services.discussions import room_member_ids
-from settings import Settings
+from notifications.sender import Mailer, OutgoingEmail
+from core.case_facts import case_titles
+from core.case_facts import room_member_ids
+from core.settings import Settings
 
 
 @dataclass

@@ -11,13 +11,13 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from temporalio.client import Client
 
-from api.context import AppContext, TemporalConnection
+from features.context import AppContext, TemporalConnection
 from api.deps import LoginRequired
 from api.pages import render
 from api.routes import api_v1, auth, calendar, case_room, cases, discussions, documents, health, mediator, profile, ranking, staff
-from db.session import create_engine, session_factory
-from services.lifecycle import ActionRejected, LifecycleUnavailable
-from settings import Settings, get_settings
+from core.db.session import create_engine, session_factory
+from features.lifecycle import ActionRejected, LifecycleUnavailable
+from core.settings import Settings, get_settings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 

@@ -3,16 +3,14 @@
 import hmac
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.context import AppContext
-from api.security import SESSION_COOKIE, session_for_token
-from db.models import Case, Participant, Person, WebSession
+from features.context import AppContext
+from features.accounts.security import SESSION_COOKIE, session_for_token
+from features.access import CaseAccess, Viewer, access_to_case
 
 CSRF_COOKIE = "mediation_csrf"
 CSRF_FIELD = "csrf_token"
@@ -36,20 +34,6 @@ Db = Annotated[AsyncSession, Depends(get_db)]
 
 class LoginRequired(Exception):
     """Raised when a page needs a signed-in person; pages redirect to /login, the API answers 401."""
-
-
-@dataclass
-class Viewer:
-    person: Person
-    web_session: WebSession
-
-    @property
-    def id(self) -> int:
-        return self.person.id
-
-    @property
-    def is_staff(self) -> bool:
-        return self.person.is_staff
 
 
 async def optional_viewer(request: Request, db: Db) -> Viewer | None:
@@ -103,38 +87,12 @@ async def csrf_protect(request: Request, viewer: Annotated[Viewer | None, Depend
         raise HTTPException(status_code=403, detail="This form has expired or did not come from this site. Reload the page and try again.")
 
 
-@dataclass
-class CaseAccess:
-    case: Case
-    viewer: Viewer
-    roles: list[Participant]
-
-    def has_role(self, *roles: str) -> bool:
-        return any(p.role in roles for p in self.roles)
-
-    @property
-    def is_staff(self) -> bool:
-        return self.viewer.is_staff
-
-    @property
-    def represented_party_ids(self) -> list[int]:
-        """The parties this person may act for: themselves if a party, and whom they represent."""
-        ids = [p.person_id for p in self.roles if p.role == "party"]
-        ids += [p.represents_id for p in self.roles if p.role == "representative" and p.represents_id]
-        return ids
-
-
 async def case_access(case_id: int, viewer: CurrentViewer, db: Db) -> CaseAccess:
     """The case, if this person takes part in it or is staff. Otherwise 404, so a case's existence does not leak."""
-    case = await db.get(Case, case_id)
-    if case is None:
+    access = await access_to_case(db, case_id, viewer)
+    if access is None:
         raise HTTPException(status_code=404, detail="No such case.")
-    roles = list(
-        (await db.execute(select(Participant).where(Participant.case_id == case_id, Participant.person_id == viewer.id))).scalars()
-    )
-    if not roles and not viewer.is_staff:
-        raise HTTPException(status_code=404, detail="No such case.")
-    return CaseAccess(case=case, viewer=viewer, roles=roles)
+    return access
 
 
 CaseInView = Annotated[CaseAccess, Depends(case_access)]

@@ -14,10 +14,10 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 
-from api.security import hash_password
-from db.models import Case, MediatorProfile, Participant, Person
-from services.demo import MEDIATOR_PASSWORD, MEDIATORS, STAFF
-from settings import Settings
+from features.accounts.security import hash_password
+from core.db.models import Case, MediatorProfile, Participant, Person
+from commands.demo import MEDIATOR_PASSWORD, MEDIATORS, STAFF
+from core.settings import Settings
 from workflows.case import CaseWorkflow
 from workflows.types import CaseInput, IntakeDecision, LifecycleTimers, RosterParty
 
@@ -69,14 +69,14 @@ async def create_parties(sessions: async_sessionmaker[AsyncSession], tag: str, c
     """`count` people who can sign in with BENCH_PASSWORD, named so staff search can find them."""
     password_hash = hash_password(BENCH_PASSWORD)
     rows = [
-        {"email": f"{tag}-{n}@bench.test", "full_name": f"Bench {tag.title()} Person{n:05d}", "user_type": "Party", "password_hash": password_hash}
+        {"email": f"{tag}-{n}@bench.example", "full_name": f"Bench {tag.title()} Person{n:05d}", "user_type": "Party", "password_hash": password_hash}
         for n in range(count)
     ]
     async with sessions() as db, db.begin():
         for start in range(0, len(rows), CHUNK):
             await db.execute(insert(Person), rows[start : start + CHUNK])
     async with sessions() as db:
-        found = (await db.execute(select(Person.id, Person.email, Person.full_name).where(Person.email.like(f"{tag}-%@bench.test")))).all()
+        found = (await db.execute(select(Person.id, Person.email, Person.full_name).where(Person.email.like(f"{tag}-%@bench.example")))).all()
     by_email = {email: Party(pid, email, name) for pid, email, name in found}
     return [by_email[row["email"]] for row in rows]
 

@@ -11,7 +11,7 @@ from bench import baseline
 from bench.data import BENCH_PASSWORD, Cast, OpenCase, create_parties, insert_cases, start_and_accept, wait_for_stage
 from bench.http import BenchError, Timings, User, sign_in_all, summary_ms
 from bench.stack import Stack, memory_kib
-from db.session import create_engine, session_factory
+from core.db.session import create_engine, session_factory
 
 STEP_TIMEOUT = 120.0
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from commands.dev import DevRun, DevSettings
-from settings import Settings
+from core.settings import Settings
 
 
 def free_port() -> int:

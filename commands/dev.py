@@ -29,10 +29,10 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
 from commands.common import configure_logging, exit_now
-from db.migrate import upgrade_database
-from db.session import create_engine, session_factory
-from services.demo import demo_logins, seed_demo
-from settings import Settings, get_settings
+from core.db.migrate import upgrade_database
+from core.db.session import create_engine, session_factory
+from commands.demo import demo_logins, seed_demo
+from core.settings import Settings, get_settings
 
 log = logging.getLogger("mediation.dev")
 

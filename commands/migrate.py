@@ -3,8 +3,8 @@
 import logging
 
 from commands.common import configure_logging, exit_now
-from db.migrate import upgrade_database
-from settings import get_settings
+from core.db.migrate import upgrade_database
+from core.settings import get_settings
 
 log = logging.getLogger("mediation.migrate")
 

@@ -6,8 +6,8 @@ import logging
 from temporalio.client import Client
 
 from commands.common import configure_logging, exit_now
-from db.session import create_engine, session_factory
-from settings import get_settings
+from core.db.session import create_engine, session_factory
+from core.settings import get_settings
 from workflows.worker import build_worker
 
 log = logging.getLogger("mediation.worker")

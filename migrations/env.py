@@ -1,9 +1,9 @@
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from db.models import Base
-from db.migrate import sync_url
-from settings import get_settings
+from core.db.models import Base
+from core.db.migrate import sync_url
+from core.settings import get_settings
 
 target_metadata = Base.metadata
 

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from db.migrate import upgrade_database
-from db.models import Case
-from db.session import create_engine, session_factory
-from settings import Settings
+from core.db.migrate import upgrade_database
+from core.db.models import Case
+from core.db.session import create_engine, session_factory
+from core.settings import Settings
 from tests.fake_sendgrid import FakeSendGrid
 from workflows.worker import build_worker
 

@@ -27,9 +27,9 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from db.migrate import upgrade_database
-from db.session import create_engine, session_factory
-from settings import Settings
+from core.db.migrate import upgrade_database
+from core.db.session import create_engine, session_factory
+from core.settings import Settings
 from tests.support import Center, emails, eventually, handle, make_case, make_center, status, wait_for_stage
 from workflows.case import CaseWorkflow
 from workflows.types import (

@@ -8,10 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowHandle
 
-from db.models import Email, MediatorProfile, Person
-from db.session import transaction
-from services.cases import PartyContact, RequestToMediate, file_case
-from settings import Settings
+from core.db.models import Email, MediatorProfile, Person
+from core.db.session import transaction
+from features.cases.roster import PartyContact, RequestToMediate, file_case
+from core.settings import Settings
 from workflows.case import CaseWorkflow
 from workflows.types import CaseStatus
 

@@ -2,7 +2,7 @@
 
 from sqlalchemy import select
 
-from db.models import Case
+from core.db.models import Case
 from tests.support import eventually, handle, wait_for_stage
 from tests.web_support import PASSWORD
 from workflows.case import CaseWorkflow

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from db.models import CalendarEvent, Case, Participant, Person
+from core.db.models import CalendarEvent, Case, Participant, Person
 from tests.support import eventually, handle, wait_for_stage
 from workflows.case import CaseWorkflow
 from workflows.types import ConflictDecision, IntakeDecision, RankingSubmission

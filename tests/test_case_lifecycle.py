@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
 
-from db.models import BallotRecord, Case
+from core.db.models import BallotRecord, Case
 from tests.support import emails, eventually, handle, make_case, make_center, status, wait_for_stage
 from workflows.case import CaseWorkflow
 from workflows.types import (

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from db.models import Message, Participant, Person
-from db.session import transaction
-from services.cases import PartyContact, RequestToMediate, file_case
+from core.db.models import Message, Participant, Person
+from core.db.session import transaction
+from features.cases.roster import PartyContact, RequestToMediate, file_case
 
 CIVILITY = "civility and mutual respect is vital and will increase the likelihood of the parties reaching a mutually agreeable settlement"
 SMALL_CLAIMS = "Note that matters within the jurisdiction of a small claims court are excluded from the requirement to mediate"

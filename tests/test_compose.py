@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from commands.web import WebSettings
-from settings import Settings
+from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

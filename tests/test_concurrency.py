@@ -7,10 +7,10 @@ from contextlib import AsyncExitStack
 import pytest
 from sqlalchemy import func, select
 
-from db.models import BallotRecord, MediatorProfile, Participant, Person
-from db.session import transaction
-from services.cases import PartyContact, RequestToMediate, file_case
-from services.lifecycle import case_status
+from core.db.models import BallotRecord, MediatorProfile, Participant, Person
+from core.db.session import transaction
+from features.cases.roster import PartyContact, RequestToMediate, file_case
+from features.lifecycle import case_status
 from tests.support import eventually, handle, wait_for_stage
 from tests.web_support import PASSWORD
 from workflows.case import CaseWorkflow

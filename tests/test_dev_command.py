@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.demo import DEMO_ADDRESS, INITIATING, MEDIATORS
+from commands.demo import DEMO_ADDRESS, INITIATING, MEDIATORS
 
 pytestmark = pytest.mark.integration
 

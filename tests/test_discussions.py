@@ -9,9 +9,9 @@ from temporalio import activity
 from temporalio.worker import Worker
 
 from activities.discussion_activities import DigestBatch
-from api.security import hash_password
-from db.models import Case, Participant, Person
-from db.session import transaction
+from features.accounts.security import hash_password
+from core.db.models import Case, Participant, Person
+from core.db.session import transaction
 from tests.support import emails, eventually, handle, make_case, make_center, wait_for_stage
 from tests.web_support import PASSWORD
 from workflows.case import CaseWorkflow

@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from starlette.datastructures import UploadFile
 
-from db.models import Document, DocumentShare, Person
-from db.session import transaction
-from services.cases import PartyContact, RequestToMediate, file_case
-from services.documents import DocumentProblem, content_disposition, sanitise_file_name, served_content_type, store_document
-from storage.files import file_store
+from core.db.models import Document, DocumentShare, Person
+from core.db.session import transaction
+from features.cases.roster import PartyContact, RequestToMediate, file_case
+from features.documents.service import DocumentProblem, content_disposition, sanitise_file_name, served_content_type, store_document
+from core.storage import file_store
 from tests.web_support import PASSWORD
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"

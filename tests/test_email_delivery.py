@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from mail.sender import EmailDeliveryFailed, Mailer, OutgoingEmail, PermanentEmailError
+from notifications.sender import EmailDeliveryFailed, Mailer, OutgoingEmail, PermanentEmailError
 from tests.conftest import terminate_open_cases
 from tests.fake_sendgrid import FakeSendGrid
 from tests.support import emails, eventually, make_case, status

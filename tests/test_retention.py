@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from db.models import Case, DiscussionRoom, Document, DocumentShare, Message, RoomMember, RoomMessage
-from db.session import transaction
-from storage.files import file_store
+from core.db.models import Case, DiscussionRoom, Document, DocumentShare, Message, RoomMember, RoomMessage
+from core.db.session import transaction
+from core.storage import file_store
 from tests.support import eventually, handle, make_case, make_center, status, wait_for_stage
 from workflows.case import CaseWorkflow
 from workflows.types import CaseClosure, ConflictDecision, IntakeDecision, RankingSubmission

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 
-from db.models import Case
+from core.db.models import Case
 from tests.support import emails, eventually, handle, make_case, make_center, status, wait_for_stage
 from workflows.case import CaseWorkflow, INVITATION_FIRST_PATCH, LOCAL_BALLOT_AUDIT_PATCH, RETENTION_PATCH
 from workflows.types import CaseClosure, ConflictDecision, IntakeDecision, RankingSubmission

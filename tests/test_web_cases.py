@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from db.models import Case, Participant
+from core.db.models import Case, Participant
 from tests.support import eventually
 from tests.web_support import link_in
 
@@ -104,12 +104,12 @@ async def test_a_failure_after_the_case_is_saved_does_not_invite_a_duplicate_fil
     """Once the case is committed, a failing follow-up (activation emails) must not answer "nothing was changed"."""
     from sqlalchemy.exc import OperationalError
 
-    import services.filing
+    import features.cases.filing
 
     async def database_gone(*_args, **_kwargs):
         raise OperationalError("INSERT", {}, Exception("database went away"))
 
-    monkeypatch.setattr(services.filing, "invite_new_people", database_gone)
+    monkeypatch.setattr(features.cases.filing, "invite_new_people", database_gone)
     await web.person("katy@example.com", "Katy Perry")
     async with web.browser() as katy:
         await katy.login("katy@example.com")

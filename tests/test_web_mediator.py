@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from db.models import Case, Person
+from core.db.models import Case, Person
 from tests.support import eventually, handle, status, wait_for_stage
 from workflows.case import CaseWorkflow
 from workflows.types import IntakeDecision, RankingSubmission

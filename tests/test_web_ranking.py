@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from db.models import BallotRecord, Case, Participant
-from db.session import transaction
-from services.cases import PartyContact, RequestToMediate, file_case, roster_for
+from core.db.models import BallotRecord, Case, Participant
+from core.db.session import transaction
+from features.cases.roster import PartyContact, RequestToMediate, file_case, roster_for
 from tests.support import eventually, handle, wait_for_stage
 from workflows.case import CaseWorkflow
 from workflows.types import IntakeDecision

@@ -4,9 +4,9 @@ import re
 
 from sqlalchemy import select, update
 
-from api.security import hash_password
-from db.models import Participant, Person
-from db.session import transaction
+from features.accounts.security import hash_password
+from core.db.models import Participant, Person
+from core.db.session import transaction
 from tests.support import eventually, handle, make_case, status, wait_for_stage
 from tests.web_support import PASSWORD, link_in
 from workflows.case import CaseWorkflow

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from api.app import create_app
-from api.security import hash_password
-from db.models import Email, MediatorProfile, Person
-from db.session import transaction
-from settings import Settings
+from features.accounts.security import hash_password
+from core.db.models import Email, MediatorProfile, Person
+from core.db.session import transaction
+from core.settings import Settings
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery"

@@ -15,12 +15,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
+    from activities.types import BallotAudit, Notification, PanelRequest, RetentionRecord, StageRecord
     from workflows.tally import Ballot, InvalidBallot, tally, validate_ballot
     from workflows.types import (
-        OUTCOMES,
-        STAGE_LABELS,
-        FINAL_STAGES,
-        BallotAudit,
         BallotView,
         CaseClosure,
         CaseInput,
@@ -31,19 +28,15 @@ with workflow.unsafe.imports_passed_through():
         IntakeDecision,
         MediatorMilestone,
         NewPanel,
-        Notification,
-        PanelRequest,
         PartyProgress,
         RankingReceipt,
         RankingSubmission,
-        RetentionRecord,
         RosterParty,
-        Stage,
-        StageRecord,
         StaffAction,
         TallyResult,
         TimelineEntry,
     )
+    from core.stages import FINAL_STAGES, OUTCOMES, STAGE_LABELS, Stage
 
 DATABASE_ACTIVITY = {
     "start_to_close_timeout": timedelta(seconds=30),

@@ -6,37 +6,8 @@ Durations are whole seconds because they travel through the default data convert
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from enum import StrEnum
 
-from settings import Settings
-
-
-class Stage(StrEnum):
-    INTAKE_REVIEW = "intake_review"
-    REJECTED = "rejected"
-    RANKING = "ranking"
-    CONFLICT_CHECK = "conflict_check"
-    AWAITING_NEW_PANEL = "awaiting_new_panel"
-    ACCEPTED = "accepted"
-    SCHEDULED = "scheduled"
-    CLOSED = "closed"
-    WITHDRAWN = "withdrawn"
-
-
-STAGE_LABELS = {
-    Stage.INTAKE_REVIEW: "Intake review",
-    Stage.REJECTED: "Rejected at intake",
-    Stage.RANKING: "Mediator ranking",
-    Stage.CONFLICT_CHECK: "Conflict check",
-    Stage.AWAITING_NEW_PANEL: "Awaiting a new panel",
-    Stage.ACCEPTED: "Mediator accepted",
-    Stage.SCHEDULED: "Mediation scheduled",
-    Stage.CLOSED: "Closed",
-    Stage.WITHDRAWN: "Withdrawn",
-}
-
-FINAL_STAGES = {Stage.REJECTED, Stage.CLOSED, Stage.WITHDRAWN}
-OUTCOMES = ("settled", "not_settled", "withdrawn")
+from core.settings import Settings
 
 
 @dataclass
@@ -215,58 +186,3 @@ class BallotView:
     ranked: list[int]
     eliminated: list[int]
     submitted_at: str
-
-
-@dataclass
-class Notification:
-    """One email event; the activity renders it for each recipient and sends it once per recipient."""
-
-    key: str
-    template: str
-    case_id: int
-    recipient_ids: list[int] = field(default_factory=list)
-    # Everyone on the case (read from the database when sent), in addition to recipient_ids.
-    all_participants: bool = False
-    to_center: bool = False
-    details: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class StageRecord:
-    case_id: int
-    stage: str
-    stage_deadline: str | None
-    ranking_round: int
-    panel: list[int]
-    candidate_mediator_id: int | None
-    mediator_id: int | None
-    fee_deposit_collected: bool
-    mediation_scheduled: bool
-    outcome: str | None
-    note: str
-
-
-@dataclass
-class BallotAudit:
-    case_id: int
-    ranking_round: int
-    party_id: int
-    submitted_by_id: int
-    side: str
-    ranked: list[int]
-    eliminated: list[int]
-    submitted_at: str
-    submission_key: str
-
-
-@dataclass
-class PanelRequest:
-    case_id: int
-    size: int
-    exclude: list[int]
-
-
-@dataclass
-class RetentionRecord:
-    case_id: int
-    due_at: str

@@ -8,10 +8,10 @@ from temporalio.worker import Worker
 
 from activities.case_activities import CaseActivities
 from activities.discussion_activities import DiscussionActivities
-from mail.render import EmailRenderer
-from mail.sender import Mailer
-from settings import Settings
-from storage.files import file_store
+from notifications.render import EmailRenderer
+from notifications.sender import Mailer
+from core.settings import Settings
+from core.storage import file_store
 from workflows.account_email import AccountEmailWorkflow
 from workflows.case import CaseWorkflow
 from workflows.discussion_digest import DiscussionDigestWorkflow

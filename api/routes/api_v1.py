@@ -12,11 +12,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
-from api.context import stage_label
+from core.stages import stage_label
 from api.deps import CSRF_COOKIE, CaseInView, CurrentViewer, Ctx, Db, csrf_protect
 from api.routes.cases import my_cases
 from api.routes.mediator import access_errors
-from api.security import (
+from features.accounts.security import (
     SESSION_COOKIE,
     SignInRefused,
     end_session,
@@ -24,12 +24,13 @@ from api.security import (
     set_session_cookie,
     sign_in,
 )
-from db.models import Case, Person
-from services import mediator as mediator_service
-from services.case_views import case_titles, next_steps
-from services.cases import DISPUTE_BASES, DISPUTE_VALUES, PartyContact
-from services.filing import MAX_OTHER_PARTIES, FilingForm, FilingProblem, file_request
-from services.lifecycle import case_status
+from core.db.models import Case, Person
+from features.mediator import service as mediator_service
+from core.case_facts import case_titles
+from features.cases.next_steps import next_steps
+from features.cases.roster import DISPUTE_BASES, DISPUTE_VALUES, PartyContact
+from features.cases.filing import MAX_OTHER_PARTIES, FilingForm, FilingProblem, file_request
+from features.lifecycle import case_status
 from workflows.types import CaseStatus
 
 router = APIRouter(prefix="/api/v1")

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from api.deps import CSRF_COOKIE, Ctx, Db, csrf_protect, optional_viewer
 from api.pages import redirect, render
-from api.security import (
+from features.accounts.security import (
     SESSION_COOKIE,
     SignInRefused,
     end_session,
@@ -18,8 +18,8 @@ from api.security import (
     sign_in,
     usable_password_token,
 )
-from db.models import Person
-from services.accounts import send_password_link
+from core.db.models import Person
+from features.accounts.emails import send_password_link
 
 router = APIRouter(tags=["accounts"])
 

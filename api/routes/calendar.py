@@ -9,10 +9,10 @@ from pydantic import BaseModel, Field
 from api.deps import CaseAccess, CaseInView, Ctx, Db, csrf_protect
 from api.pages import redirect, render
 from api.routes.api_v1 import problems
-from db.models import CalendarEvent
-from services import calendar as service
-from services.calendar import MEETING_TYPES, EventDraft, EventProblem, NotAllowed, as_utc
-from services.lifecycle import ActionRejected
+from core.db.models import CalendarEvent
+from features.calendar import service
+from features.calendar.service import MEETING_TYPES, EventDraft, EventProblem, NotAllowed, as_utc
+from features.lifecycle import ActionRejected
 
 router = APIRouter()
 

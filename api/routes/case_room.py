@@ -11,13 +11,13 @@ from pydantic import BaseModel, Field
 from api.deps import CaseAccess, CaseInView, Ctx, Db, csrf_protect
 from api.pages import redirect, render
 from api.routes.cases import case_home
-from services.case_views import case_titles
-from services.lifecycle import ActionRejected
-from services.messages import MAX_MESSAGE_LENGTH, MessageProblem, add_message, can_delete, case_messages, delete_message
-from services.participants import ADDABLE_ROLES, REPRESENTATIVE_KINDS, SIDES, ParticipantForm, add_participant, remove_participant
-from services.participants_view import CaseUser, case_users, intake_details
-from services.staff import StaffProblem
-from workflows.types import FINAL_STAGES
+from core.case_facts import case_titles
+from features.lifecycle import ActionRejected
+from features.cases.messages import MAX_MESSAGE_LENGTH, MessageProblem, add_message, can_delete, case_messages, delete_message
+from features.staff.participants import ADDABLE_ROLES, REPRESENTATIVE_KINDS, SIDES, ParticipantForm, add_participant, remove_participant
+from features.cases.room import CaseUser, case_users, intake_details
+from features.staff.console import StaffProblem
+from core.stages import FINAL_STAGES
 
 router = APIRouter()
 CSRF = [Depends(csrf_protect)]

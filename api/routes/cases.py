@@ -6,13 +6,14 @@ from sqlalchemy import or_, select
 
 from api.deps import CaseInView, CurrentViewer, Ctx, Db, csrf_protect
 from api.pages import redirect, render
-from db.models import Case, Participant, Person
-from services.calendar import case_events
-from services.case_views import NO_ACTION, case_titles, next_steps
-from services.filing import FilingForm, FilingProblem, file_request
-from services.lifecycle import case_status
-from services.messages import case_messages
-from services.cases import DISPUTE_BASES, DISPUTE_VALUES
+from core.db.models import Case, Participant, Person
+from features.calendar.service import case_events
+from core.case_facts import case_titles
+from features.cases.next_steps import NO_ACTION, next_steps
+from features.cases.filing import FilingForm, FilingProblem, file_request
+from features.lifecycle import case_status
+from features.cases.messages import case_messages
+from features.cases.roster import DISPUTE_BASES, DISPUTE_VALUES
 
 router = APIRouter(tags=["cases"])
 

@@ -16,11 +16,11 @@ from api.deps import CaseAccess, CaseInView, Ctx, Db, csrf_protect
 from api.pages import redirect, render
 from api.routes.api_v1 import problems
 from api.routes.documents import upload_size_guard
-from db.models import DiscussionRoom, Participant, Person
-from services import discussions as service
-from services.case_views import case_titles
-from services.discussions import Actor, DiscussionProblem, MessageView, RoomView
-from services.participants import ROLE_NAMES
+from core.db.models import DiscussionRoom, Participant, Person
+from features.discussions import service
+from core.case_facts import case_titles
+from features.discussions.service import Actor, DiscussionProblem, MessageView, RoomView
+from features.staff.participants import ROLE_NAMES
 
 router = APIRouter()
 

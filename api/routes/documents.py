@@ -14,8 +14,8 @@ from starlette.datastructures import FormData, UploadFile
 from api.deps import CaseInView, Ctx, Db, csrf_protect
 from api.pages import redirect, render
 from api.routes.api_v1 import problems
-from services.case_views import case_titles
-from services.documents import (
+from core.case_facts import case_titles
+from features.documents.service import (
     CATEGORIES,
     Category,
     DocumentProblem,
@@ -32,7 +32,7 @@ from services.documents import (
     visible_document,
     visible_documents,
 )
-from storage.files import file_store
+from core.storage import file_store
 
 router = APIRouter(tags=["documents"])
 

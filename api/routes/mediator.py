@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from api.deps import CaseAccess, CurrentViewer, Ctx, Db, Viewer, csrf_protect
 from api.pages import redirect, render
-from db.models import Participant
-from services import mediator as service
-from services.lifecycle import ActionRejected
-from workflows.types import OUTCOMES
+from core.db.models import Participant
+from features.mediator import service
+from features.lifecycle import ActionRejected
+from core.stages import OUTCOMES
 
 router = APIRouter(tags=["mediator"])
 

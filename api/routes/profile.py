@@ -7,8 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CurrentViewer, Db, StaffViewer, csrf_protect
 from api.pages import redirect, render
-from db.models import Person
-from services.profile import USER_TYPES, ProfileForm, ProfileProblem, get_person, save_profile
+from core.db.models import Person
+from features.accounts.profile import USER_TYPES, ProfileForm, ProfileProblem, get_person, save_profile
 
 router = APIRouter()
 CSRF = [Depends(csrf_protect)]

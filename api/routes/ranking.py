@@ -7,9 +7,9 @@ from pydantic import BaseModel, Field
 
 from api.deps import CaseAccess, CaseInView, CurrentViewer, Ctx, Db, csrf_protect
 from api.pages import redirect, render
-from services.case_views import case_titles
-from services.lifecycle import ActionRejected
-from services.ranking import (
+from core.case_facts import case_titles
+from features.lifecycle import ActionRejected
+from features.ranking.service import (
     BallotProblem,
     MediatorCard,
     NotAParty,

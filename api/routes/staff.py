@@ -9,11 +9,12 @@ from pydantic import BaseModel, Field
 
 from api.deps import CaseAccess, Ctx, Db, StaffViewer, csrf_protect
 from api.pages import redirect, render
-from services import staff as console
-from services.lifecycle import ActionRejected
-from services.participants import ADDABLE_ROLES, REPRESENTATIVE_KINDS, SIDES, ParticipantForm, add_participant, remove_participant
-from services.staff import MediatorForm, MediatorProblem, StaffProblem
-from workflows.types import FINAL_STAGES, BallotView, CaseStatus
+from features.staff import console
+from features.lifecycle import ActionRejected
+from features.staff.participants import ADDABLE_ROLES, REPRESENTATIVE_KINDS, SIDES, ParticipantForm, add_participant, remove_participant
+from features.staff.console import MediatorForm, MediatorProblem, StaffProblem
+from workflows.types import BallotView, CaseStatus
+from core.stages import FINAL_STAGES
 
 router = APIRouter()
 CSRF = [Depends(csrf_protect)]

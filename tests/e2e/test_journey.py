@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from services.demo import INITIATING, MEDIATOR_PASSWORD, MEDIATORS, STAFF
+from commands.demo import INITIATING, MEDIATOR_PASSWORD, MEDIATORS, STAFF
 from tests.e2e.conftest import BLOCKING_IMPACTS, Site, eventually
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from temporalio.client import Client
 
-from settings import Settings
+from core.settings import Settings
 from tests.conftest import terminate_open_cases
 from tests.faults.processes import DevServer, WorkerProcess, worker_env
 

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
-from settings import Settings
+from core.settings import Settings
 
 PROJECT = Path(__file__).resolve().parents[2]
 SERVER_START_TIMEOUT = 30

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from temporalio.client import Client, Interceptor, OutboundInterceptor, StartWorkflowInput, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from db.migrate import upgrade_database
-from db.models import Case, Participant, Person
-from db.session import create_engine, session_factory
+from core.db.migrate import upgrade_database
+from core.db.models import Case, Participant, Person
+from core.db.session import create_engine, session_factory
 
 from tests.faults.processes import count, wait_until
 from tests.web_support import PASSWORD, WebApp

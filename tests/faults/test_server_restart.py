@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from db.models import BallotRecord, Case
+from core.db.models import BallotRecord, Case
 from tests.faults.processes import DevServer, count, wait_until
 from tests.support import emails, handle, make_case, make_center, status, wait_for_stage
 from workflows.case import CaseWorkflow

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from db.models import Case, Email
+from core.db.models import Case, Email
 from tests.faults.processes import count, wait_until
 from tests.support import emails, handle, make_case, make_center, status, wait_for_stage
 from workflows.case import CaseWorkflow

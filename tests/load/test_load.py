@@ -18,7 +18,7 @@ from bench.data import BENCH_PASSWORD, cast
 from bench.http import BenchError, Timings
 from bench.scenarios import Scene, open_cases
 from bench.stack import Stack
-from db.models import BallotRecord, Message
+from core.db.models import BallotRecord, Message
 from workflows.case import CaseWorkflow
 
 USERS = int(os.environ.get("MEDIATION_LOAD_USERS", "50"))

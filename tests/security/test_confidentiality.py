@@ -6,7 +6,7 @@ from contextlib import AsyncExitStack
 
 from sqlalchemy import select
 
-from db.models import Person
+from core.db.models import Person
 from tests.security.world import MEDIATOR, OTHER_CASE_PARTY, OTHER_SIDE_REP, PARTY, STAFF, UNSELECTED_MEDIATOR, build_world
 from tests.support import eventually, status
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from api.security import SESSION_COOKIE
-from db.models import LoginFailure, PasswordToken, utcnow
-from db.session import transaction
+from features.accounts.security import SESSION_COOKIE
+from core.db.models import LoginFailure, PasswordToken, utcnow
+from core.db.session import transaction
 from tests.security.world import MEDIATOR, PARTY, STAFF, api_routes, build_world, fill_path
 from tests.support import eventually
 from tests.web_support import PASSWORD, link_in

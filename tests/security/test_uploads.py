@@ -9,9 +9,9 @@ import zipfile
 
 from sqlalchemy import func, select
 
-from db.models import Document
-from db.session import transaction
-from services.cases import PartyContact, RequestToMediate, file_case
+from core.db.models import Document
+from core.db.session import transaction
+from features.cases.roster import PartyContact, RequestToMediate, file_case
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n"

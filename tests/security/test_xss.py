@@ -10,10 +10,10 @@ import re
 
 from sqlalchemy import select, update
 
-from api.security import hash_password
-from db.models import Case, DiscussionRoom, Email, Person
-from db.session import transaction
-from services.cases import DISPUTE_VALUES
+from features.accounts.security import hash_password
+from core.db.models import Case, DiscussionRoom, Email, Person
+from core.db.session import transaction
+from features.cases.roster import DISPUTE_VALUES
 from tests.support import eventually, handle, make_center, status, wait_for_stage
 from tests.web_support import PASSWORD
 from workflows.case import CaseWorkflow

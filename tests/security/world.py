@@ -14,15 +14,15 @@ from itertools import count
 
 from sqlalchemy import select, update
 
-from api.security import hash_password
-from db.models import Case, DiscussionRoom, Email, Participant, Person
-from db.session import transaction
+from features.accounts.security import hash_password
+from core.db.models import Case, DiscussionRoom, Email, Participant, Person
+from core.db.session import transaction
 from fastapi.routing import APIRoute
-from services import discussions
-from services.calendar import EventDraft, save_event
-from services.documents import store_document
-from services.messages import add_message
-from storage.files import file_store
+from features.discussions import service as discussions
+from features.calendar.service import EventDraft, save_event
+from features.documents.service import store_document
+from features.cases.messages import add_message
+from core.storage import file_store
 from tests.support import eventually, handle, make_case, make_center, wait_for_stage
 from tests.web_support import PASSWORD, Browser
 from workflows.case import CaseWorkflow

@@ -1,0 +1,39 @@
+"""Each person's next steps on a case, computed from its lifecycle status."""
+
+from dataclasses import dataclass
+
+from workflows.types import CaseStatus
+
+
+@dataclass
+class NextStep:
+    text: str
+    link: str = ""
+
+
+NO_ACTION = "There is no action required at your end."
+
+
+def next_steps(status: CaseStatus, viewer_id: int, is_staff: bool, acts_for: list[int], roles: set[str]) -> list[NextStep]:
+    case = status.case_id
+    steps: list[NextStep] = []
+    if status.stage == "ranking" and acts_for:
+        progress = {p.person_id: p.submitted for p in status.parties}
+        pending = [pid for pid in acts_for if pid in progress and not progress[pid]]
+        if pending:
+            steps.append(NextStep("Submit Mediator Ranking", f"/cases/{case}/ranking"))
+    if status.stage == "conflict_check" and status.candidate_mediator_id == viewer_id:
+        steps.append(NextStep("Complete the conflict check: accept the case or decline for a conflict", f"/cases/{case}/conflict-check"))
+    if status.stage in ("accepted", "scheduled") and status.mediator_id == viewer_id:
+        if not status.fee_deposit_collected:
+            steps.append(NextStep("Collect fee deposit", f"/cases/{case}/mediator"))
+        if not status.mediation_scheduled:
+            steps.append(NextStep("Schedule the mediation", f"/cases/{case}/mediator"))
+        if status.fee_deposit_collected and status.mediation_scheduled:
+            steps.append(NextStep("Close the case with its outcome after the mediation", f"/cases/{case}/mediator"))
+    if is_staff:
+        if status.stage == "intake_review":
+            steps.append(NextStep("Review the Request to Mediate and propose a panel", f"/staff/cases/{case}"))
+        if status.stage == "awaiting_new_panel":
+            steps.append(NextStep("Propose a new panel of mediators", f"/staff/cases/{case}"))
+    return steps
