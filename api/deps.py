@@ -5,12 +5,24 @@ import secrets
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
+from pydantic import BeforeValidator
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.inputs import MAX_ID
 from features.context import AppContext
 from features.accounts.security import SESSION_COOKIE, session_for_token
 from features.access import CaseAccess, Viewer, access_to_case
+
+def _digits_only(value: object) -> object:
+    # " 1", "+1" and "1e3" would pass as numbers elsewhere; in an address only plain digits name something.
+    if isinstance(value, str) and not value.isdigit():
+        raise ValueError("not an id")
+    return value
+
+
+# Every id in an address: one that is not a number the database could hold answers 404 before any query runs.
+PathId = Annotated[int, BeforeValidator(_digits_only), Path(ge=1, le=MAX_ID)]
 
 CSRF_COOKIE = "mediation_csrf"
 CSRF_FIELD = "csrf_token"
@@ -87,7 +99,7 @@ async def csrf_protect(request: Request, viewer: Annotated[Viewer | None, Depend
         raise HTTPException(status_code=403, detail="This form has expired or did not come from this site. Reload the page and try again.")
 
 
-async def case_access(case_id: int, viewer: CurrentViewer, db: Db) -> CaseAccess:
+async def case_access(case_id: PathId, viewer: CurrentViewer, db: Db) -> CaseAccess:
     """The case, if this person takes part in it or is staff. Otherwise 404, so a case's existence does not leak."""
     access = await access_to_case(db, case_id, viewer)
     if access is None:

@@ -4,6 +4,8 @@ import logging
 import os
 import sys
 
+from core.settings import Settings, SettingsError, get_settings
+
 
 def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -15,3 +17,13 @@ def exit_now(code: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def settings_or_exit() -> Settings:
+    """The settings, or a message naming the variable to fix and exit code 2, instead of a traceback."""
+    try:
+        return get_settings()
+    except SettingsError as problem:
+        print(problem, file=sys.stderr)
+        exit_now(2)
+        raise

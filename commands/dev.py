@@ -28,11 +28,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
-from commands.common import configure_logging, exit_now
+from commands.common import configure_logging, exit_now, settings_or_exit
 from core.db.migrate import upgrade_database
 from core.db.session import create_engine, session_factory
 from commands.demo import demo_logins, seed_demo
-from core.settings import Settings, get_settings
+from core.settings import Settings
 
 log = logging.getLogger("mediation.dev")
 
@@ -309,7 +309,7 @@ class DevRun:
 def main() -> None:
     configure_logging()
     try:
-        code = asyncio.run(DevRun(DevSettings(), get_settings()).run())
+        code = asyncio.run(DevRun(DevSettings(), settings_or_exit()).run())
     except KeyboardInterrupt:
         # Ctrl-C before the handlers were installed: nothing had been started yet.
         code = 0

@@ -2,16 +2,15 @@
 
 import logging
 
-from commands.common import configure_logging, exit_now
+from commands.common import configure_logging, exit_now, settings_or_exit
 from core.db.migrate import upgrade_database
-from core.settings import get_settings
 
 log = logging.getLogger("mediation.migrate")
 
 
 def main() -> None:
     configure_logging()
-    settings = get_settings()
+    settings = settings_or_exit()
     try:
         upgrade_database(settings.resolved_database_url)
     except Exception:

@@ -11,7 +11,7 @@ import uvicorn
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from commands.common import exit_now
+from commands.common import exit_now, settings_or_exit
 
 # Given to uvicorn rather than set up here, because with --workers each worker process applies it itself;
 # the same format as the other commands, and the app's own loggers included.
@@ -69,6 +69,8 @@ def _stop_requested(_signum, _frame) -> None:
 
 
 def main() -> None:
+    # Read here first, so a mistyped setting stops the command with a message rather than inside uvicorn's traceback.
+    settings_or_exit()
     web = parse_args(WebSettings())
     signal.signal(signal.SIGTERM, _stop_requested)
     try:

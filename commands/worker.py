@@ -5,16 +5,15 @@ import logging
 
 from temporalio.client import Client
 
-from commands.common import configure_logging, exit_now
+from commands.common import configure_logging, exit_now, settings_or_exit
 from core.db.session import create_engine, session_factory
-from core.settings import get_settings
 from workflows.worker import build_worker
 
 log = logging.getLogger("mediation.worker")
 
 
 async def run_worker() -> None:
-    settings = get_settings()
+    settings = settings_or_exit()
     engine = create_engine(settings.resolved_database_url)
     client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
     worker = build_worker(client, session_factory(engine), settings)

@@ -1,11 +1,33 @@
 """Every setting a center can change without touching code, read from MEDIATION_* environment variables."""
 
+import json
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DURATION_FIELDS = (
+    "ranking_window",
+    "conflict_check_window",
+    "conflict_check_reminder_after",
+    "retention_period",
+    "discussion_digest_delay",
+)
+
+
+class SettingsError(Exception):
+    """A setting cannot be read; the message names the variable and says what it accepts."""
+
+
+def _seconds_or_iso(value: object) -> object:
+    # A plain number is seconds, as the README documents ("172800"); anything else is left to pydantic, which
+    # reads ISO 8601 durations ("P2D", "PT60S") and [D,]HH:MM:SS.
+    if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+        return float(value.strip())
+    return value
 
 
 class Settings(BaseSettings):
@@ -41,7 +63,7 @@ class Settings(BaseSettings):
     panel_size: int = Field(3, ge=2)
     max_eliminations: int = Field(1, ge=0)
     ranking_window: timedelta = timedelta(days=7)
-    ranking_reminder_offsets: list[timedelta] = [timedelta(days=3), timedelta(days=6)]
+    ranking_reminder_offsets: Annotated[list[timedelta], NoDecode] = [timedelta(days=3), timedelta(days=6)]
     conflict_check_window: timedelta = timedelta(days=2)
     conflict_check_reminder_after: timedelta = timedelta(days=1)
     retention_period: timedelta = timedelta(days=730)
@@ -51,6 +73,25 @@ class Settings(BaseSettings):
     allowed_upload_extensions: list[str] = ["pdf", "png", "jpg", "jpeg", "gif", "txt", "csv", "doc", "docx", "xls", "xlsx"]
     # New discussion messages are gathered this long before one email goes to each room member.
     discussion_digest_delay: timedelta = timedelta(minutes=10)
+
+    @field_validator(*DURATION_FIELDS, mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return _seconds_or_iso(value)
+
+    @field_validator("ranking_reminder_offsets", mode="before")
+    @classmethod
+    def _durations(cls, value: object) -> object:
+        if isinstance(value, str):
+            # JSON (["P3D", "P6D"]) as before, or simply "259200,518400" / "P3D,P6D".
+            text = value.strip()
+            try:
+                value = json.loads(text) if text.startswith("[") else [part for part in text.split(",") if part.strip()]
+            except ValueError:
+                return value
+        if isinstance(value, list):
+            return [_seconds_or_iso(item.strip() if isinstance(item, str) else item) for item in value]
+        return value
 
     def workflow_id(self, case_id: int) -> str:
         return f"{self.workflow_id_prefix}{case_id}"
@@ -62,6 +103,20 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.data_dir / 'mediation.db').resolve()}"
 
 
+def readable(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        name = "MEDIATION_" + "_".join(str(part) for part in problem["loc"][:1]).upper()
+        hint = ""
+        if problem["loc"][:1] and str(problem["loc"][0]) in DURATION_FIELDS + ("ranking_reminder_offsets",):
+            hint = " Give seconds (172800) or an ISO 8601 duration (P2D, PT10M)."
+        lines.append(f"{name}={problem.get('input')!r}: {problem['msg']}.{hint}")
+    return "The settings cannot be read:\n  " + "\n  ".join(lines)
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(readable(error)) from None

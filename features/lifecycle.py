@@ -5,17 +5,28 @@ from typing import Any
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from core.errors import Invalid, Rejected, Unavailable
 from core.settings import Settings
 from workflows.case import CaseWorkflow
 from workflows.types import BallotView, CaseStatus
 
 
-class ActionRejected(Exception):
-    """The workflow refused the action; the message is meant for the person who tried it."""
+class ActionRejected(Rejected):
+    """The workflow refused the action at this moment; the message is meant for the person who tried it."""
 
 
-class LifecycleUnavailable(Exception):
+class LifecycleUnavailable(Unavailable):
     """Temporal could not be reached; the action did not happen and can be retried."""
+
+
+def _refusal(cause: BaseException | None) -> Exception:
+    """A validator's refusal as the taxonomy's error: input to correct (with its field), or the wrong moment."""
+    message = getattr(cause, "message", None) or str(cause)
+    if getattr(cause, "type", None) == "InvalidInput":
+        details = list(getattr(cause, "details", None) or [])
+        field = str(details[0]) if details else "request"
+        return Invalid(message, {field: message})
+    return ActionRejected(message)
 
 
 def _translate(error: RPCError) -> Exception:
@@ -29,8 +40,7 @@ async def run_update(client: Client, settings: Settings, case_id: int, update, a
     try:
         return await handle.execute_update(update, argument, id=update_id)
     except WorkflowUpdateFailedError as error:
-        cause = error.cause
-        raise ActionRejected(getattr(cause, "message", None) or str(cause)) from error
+        raise _refusal(error.cause) from error
     except RPCError as error:
         raise _translate(error) from error
 

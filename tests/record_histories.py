@@ -28,7 +28,11 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from core.db.migrate import upgrade_database
-from core.db.session import create_engine, session_factory
+from core.db.models import DiscussionRoom, RoomMessage
+from core.db.session import create_engine, session_factory, transaction
+from features.discussions.service import digest_workflow_id, signal_digest
+from notifications.sender import Mailer, OutgoingEmail
+from workflows.account_email import AccountEmailWorkflow
 from core.settings import Settings
 from tests.support import Center, emails, eventually, handle, make_case, make_center, status, wait_for_stage
 from workflows.case import CaseWorkflow
@@ -232,6 +236,44 @@ async def rejected_at_intake(run: Run) -> None:
     )
 
 
+async def account_email(run: Run) -> WorkflowHandle:
+    """The delivery of an account email: only its ledger key is in history, never the link it carries."""
+    key = f"account/activation/{run.people['Taylor Swift']}/recorded"
+    await Mailer(run.sessions, run.settings).store(
+        OutgoingEmail(key, "taylor.swift@example.com", "Taylor Swift", "Your account", "Set your password: (link)", "<p>(link)</p>")
+    )
+    handle = await run.client.start_workflow(AccountEmailWorkflow.run, key, id=f"{run.settings.workflow_id_prefix}email-{key}", task_queue=run.settings.task_queue)
+    if await handle.result() is not True:
+        raise AssertionError("the account email was not delivered")
+    return handle
+
+
+async def discussion_digest(run: Run) -> WorkflowHandle:
+    """Two messages in the joint room gathered into one digest per member after the delay."""
+    async with transaction(run.sessions) as session:
+        room = DiscussionRoom(case_id=run.case_id, name="Joint discussion", kind="joint", created_by_id=run.staff)
+        session.add(room)
+        await session.flush()
+        messages = [RoomMessage(room_id=room.id, author_id=run.people["Katy Perry"], body=text) for text in ("Hello", "Are you there?")]
+        session.add_all(messages)
+        await session.flush()
+        room_id, message_ids = room.id, [m.id for m in messages]
+    for message_id in message_ids:
+        await signal_digest(run.client, run.settings, room_id, message_id)
+    await run.env.sleep(run.settings.discussion_digest_delay + timedelta(minutes=1))
+    handle = run.client.get_workflow_handle(digest_workflow_id(run.settings, room_id))
+    if await handle.result() < 1:
+        raise AssertionError("the digest went to nobody")
+    return handle
+
+
+# Histories of the other workflow types, each recorded beside a freshly filed case.
+OTHER_WORKFLOWS: dict[str, Callable[[Run], Awaitable[WorkflowHandle]]] = {
+    "account-email": account_email,
+    "discussion-digest": discussion_digest,
+}
+
+
 SCENARIOS: dict[str, tuple[Callable[[Run], Awaitable[None]], str]] = {
     "happy-path": (happy_path, "closed"),
     "declined-then-reassigned": (declined_then_reassigned, "closed"),
@@ -249,7 +291,6 @@ async def _at_least(count, awaitable):
 
 
 async def record(name: str, template_db: Path, workdir: Path) -> Path:
-    scenario, expected_result = SCENARIOS[name]
     database = workdir / name / "mediation.db"
     database.parent.mkdir(parents=True)
     shutil.copy(template_db, database)
@@ -270,33 +311,39 @@ async def record(name: str, template_db: Path, workdir: Path) -> Path:
             center = await make_center(sessions)
             case_id, people = await make_case(sessions, env.client, settings)
             run = Run(env=env, sessions=sessions, settings=settings, center=center, case_id=case_id, people=people)
-            await scenario(run)
-            if expected_result in ("closed", "withdrawn"):
-                # Let the retention period pass so the history holds the whole life, purge included.
-                await run.env.sleep(timedelta(days=800))
-            result = await run.wf.result()
-            if result != expected_result:
-                raise AssertionError(f"{name}: the case ended {result!r}, expected {expected_result!r}")
-            history = await run.wf.fetch_history()
+            if name in OTHER_WORKFLOWS:
+                recorded = await OTHER_WORKFLOWS[name](run)
+            else:
+                scenario, expected_result = SCENARIOS[name]
+                await scenario(run)
+                if expected_result in ("closed", "withdrawn"):
+                    # Let the retention period pass so the history holds the whole life, purge included.
+                    await run.env.sleep(timedelta(days=800))
+                result = await run.wf.result()
+                if result != expected_result:
+                    raise AssertionError(f"{name}: the case ended {result!r}, expected {expected_result!r}")
+                recorded = run.wf
+            history = await recorded.fetch_history()
     finally:
         await env.shutdown()
         await engine.dispose()
-    path = HISTORIES_DIR / "current" / f"{run.wf.id}.json"
+    path = HISTORIES_DIR / "current" / f"{recorded.id.replace('/', '_')}.json"
     path.parent.mkdir(exist_ok=True)
     path.write_text(history.to_json() + "\n")
     return path
 
 
 async def main(names: list[str]) -> None:
-    unknown = [n for n in names if n not in SCENARIOS]
+    known = [*SCENARIOS, *OTHER_WORKFLOWS]
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise SystemExit(f"Unknown scenario(s): {', '.join(unknown)}. Known: {', '.join(SCENARIOS)}")
+        raise SystemExit(f"Unknown scenario(s): {', '.join(unknown)}. Known: {', '.join(known)}")
     HISTORIES_DIR.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="record-histories-") as tmp:
         workdir = Path(tmp)
         template = workdir / "template.db"
         upgrade_database(f"sqlite+aiosqlite:///{template}")
-        for name in names or list(SCENARIOS):
+        for name in names or known:
             path = await record(name, template, workdir)
             print(f"{name}: {path.relative_to(PROJECT_ROOT)} ({path.stat().st_size // 1024} KiB)")
 

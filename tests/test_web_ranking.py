@@ -11,7 +11,7 @@ from core.db.session import transaction
 from features.cases.roster import PartyContact, RequestToMediate, file_case, roster_for
 from tests.support import eventually, handle, wait_for_stage
 from workflows.case import CaseWorkflow
-from workflows.types import IntakeDecision
+from workflows.types import ConflictDecision, IntakeDecision, NewPanel
 
 NONCE = re.compile(r'name="nonce" value="([^"]+)"')
 
@@ -181,6 +181,43 @@ async def test_party_ranks_through_the_json_api(web):
         assert bad_key.status_code == 422
 
         assert "/api/v1/cases/{case_id}/ranking" in (await b.http.get("/openapi.json")).json()["paths"]
+
+
+async def test_an_idempotency_key_reused_in_a_later_round_counts_the_new_ballot(web):
+    """A key protects one ballot of one round: reused when round 2 opens, it must not replay round 1's receipt."""
+    s = await open_ranking(web)
+    m1, m2, m3 = s.mediators
+    url = f"/api/v1/cases/{s.case_id}/ranking"
+    wf = handle(web.client, web.settings, s.case_id)
+    async with web.browser() as katy, web.browser() as taylor:
+        await katy.login("katy@example.com")
+        await taylor.login("taylor@example.com")
+        for browser in (katy, taylor):
+            first = await browser.http.put(url, json={"ranked": [m1, m2, m3]}, headers={"X-CSRF-Token": browser.csrf, "Idempotency-Key": "my-ballot"})
+            assert first.status_code == 200 and first.json()["ranking_round"] == 1
+        for mediator in (m1, m2, m3):
+            async def asked(mediator=mediator):
+                current = await wf.query(CaseWorkflow.status)
+                return current.stage == "conflict_check" and current.candidate_mediator_id == mediator
+            await eventually(asked)
+            await wf.execute_update(CaseWorkflow.decide_conflict, ConflictDecision(actor_id=mediator, accept=False, reason="I know the seller."))
+        await wait_for_stage(web.client, web.settings, s.case_id, "awaiting_new_panel")
+        await wf.execute_update(CaseWorkflow.propose_new_panel, NewPanel(actor_id=s.staff, panel=[m1, m2, m3]))
+
+        async def second_round():
+            async with web.sessions() as session:
+                case = await session.get(Case, s.case_id)
+                return case.stage == "ranking" and case.ranking_round == 2
+
+        await eventually(second_round)
+        again = await taylor.http.put(url, json={"ranked": [m1, m2, m3]}, headers={"X-CSRF-Token": taylor.csrf, "Idempotency-Key": "my-ballot"})
+        assert again.status_code == 200 and again.json()["ranking_round"] == 2 and again.json()["revision"] is False
+        progress = {p.person_id: p.submitted for p in (await wf.query(CaseWorkflow.status)).parties}
+        assert progress == {s.katy: False, s.taylor: True}
+        other_order = await taylor.http.put(url, json={"ranked": [m3, m2, m1]}, headers={"X-CSRF-Token": taylor.csrf, "Idempotency-Key": "my-ballot"})
+        assert other_order.status_code == 200 and other_order.json()["revision"] is True and other_order.json()["unchanged"] is False
+        mine = (await taylor.api("GET", url)).json()["my_ballot"]
+        assert mine["ranked"] == [m3, m2, m1]
 
 
 async def test_a_party_cannot_rank_for_the_other_party_nor_see_their_ballot(web):

@@ -214,7 +214,12 @@ async def test_invalid_staff_input_comes_back_with_a_message(web):
         no_reason = await b.post(f"/staff/cases/{case_id}/intake", {"decision": "reject", "reason": "  "})
         assert no_reason.status_code == 422 and "Give the filer a reason for rejecting the request." in no_reason.text
         one = await b.post(f"/staff/cases/{case_id}/intake", {"decision": "accept", "panel": [str(m1)]})
-        assert one.status_code == 409 and "Propose at least two mediators" in one.text
+        assert one.status_code == 422 and "Propose at least two mediators" in one.text
+        twice = await b.post(f"/staff/cases/{case_id}/intake", {"decision": "accept", "panel": [str(m1), str(m1), str(m2)]})
+        assert twice.status_code == 422 and "A mediator can appear only once on a panel." in twice.text
+        api_twice = await b.api("POST", f"/api/v1/staff/cases/{case_id}/intake", {"accept": True, "panel": [m1, m1, m2]})
+        assert api_twice.status_code == 422 and api_twice.json()["detail"] == "A mediator can appear only once on a panel."
+        assert api_twice.json()["errors"] == {"panel": "A mediator can appear only once on a panel."}
         unknown = await b.post(f"/staff/cases/{case_id}/intake", {"decision": "accept", "panel": ["99999", "x"]})
         assert unknown.status_code == 422 and "from the mediators listed in the directory" in unknown.text
         early = await b.post(f"/staff/cases/{case_id}/extend", {"days": "3"})

@@ -58,7 +58,13 @@ class CaseWithdrawn(Exception):
 
 
 def rejected(message: str) -> ApplicationError:
+    """The action cannot happen at this moment of the case (answered 409)."""
     return ApplicationError(message, type="ActionRejected", non_retryable=True)
+
+
+def invalid(field: str, message: str) -> ApplicationError:
+    """The input itself is wrong, whatever the moment (answered 422, next to `field`)."""
+    return ApplicationError(message, field, type="InvalidInput", non_retryable=True)
 
 
 @workflow.defn
@@ -420,9 +426,9 @@ class CaseWorkflow:
 
     def _check_panel(self, panel: list[int]) -> None:
         if len(set(panel)) != len(panel):
-            raise rejected("A mediator can appear only once on a panel.")
+            raise invalid("panel", "A mediator can appear only once on a panel.")
         if panel and len(panel) < 2:
-            raise rejected("Propose at least two mediators so the parties have a choice.")
+            raise invalid("panel", "Propose at least two mediators so the parties have a choice.")
 
     # ---- updates: ranking ----------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from core.stages import stage_label
-from api.deps import CSRF_COOKIE, CaseInView, CurrentViewer, Ctx, Db, csrf_protect
+from api.deps import CaseInView, CSRF_COOKIE, csrf_protect, Ctx, CurrentViewer, Db, PathId
 from api.routes.cases import my_cases
 from api.routes.mediator import access_errors
 from features.accounts.security import (
@@ -289,7 +289,7 @@ class ConflictCheckCase(BaseModel):
     response_model=ConflictCheckCase,
     responses=problems(401, 404, 503),
 )
-async def conflict_check(case_id: int, ctx: Ctx, db: Db, viewer: CurrentViewer) -> ConflictCheckCase:
+async def conflict_check(case_id: PathId, ctx: Ctx, db: Db, viewer: CurrentViewer) -> ConflictCheckCase:
     with access_errors():
         brief = await mediator_service.conflict_check_brief(ctx, db, case_id, viewer.person)
     case = brief.case
@@ -352,7 +352,7 @@ def mediator_errors():
     dependencies=[Depends(csrf_protect)],
     responses=problems(401, 403, 404, 409, 422, 503),
 )
-async def answer_conflict_check(case_id: int, body: ConflictAnswer, ctx: Ctx, db: Db, viewer: CurrentViewer) -> MediatorState:
+async def answer_conflict_check(case_id: PathId, body: ConflictAnswer, ctx: Ctx, db: Db, viewer: CurrentViewer) -> MediatorState:
     with mediator_errors():
         return _state(await mediator_service.answer_conflict_check(ctx, db, case_id, viewer.person, body.accept, body.reason))
 
@@ -365,7 +365,7 @@ async def answer_conflict_check(case_id: int, body: ConflictAnswer, ctx: Ctx, db
     dependencies=[Depends(csrf_protect)],
     responses=problems(401, 403, 404, 409, 503),
 )
-async def fee_deposit(case_id: int, ctx: Ctx, db: Db, viewer: CurrentViewer) -> MediatorState:
+async def fee_deposit(case_id: PathId, ctx: Ctx, db: Db, viewer: CurrentViewer) -> MediatorState:
     with access_errors():
         return _state(await mediator_service.record_fee_deposit(ctx, db, case_id, viewer.person))
 
@@ -378,7 +378,7 @@ async def fee_deposit(case_id: int, ctx: Ctx, db: Db, viewer: CurrentViewer) -> 
     dependencies=[Depends(csrf_protect)],
     responses=problems(401, 403, 404, 409, 503),
 )
-async def scheduled(case_id: int, ctx: Ctx, db: Db, viewer: CurrentViewer) -> MediatorState:
+async def scheduled(case_id: PathId, ctx: Ctx, db: Db, viewer: CurrentViewer) -> MediatorState:
     with access_errors():
         return _state(await mediator_service.record_scheduled(ctx, db, case_id, viewer.person))
 
@@ -396,6 +396,6 @@ class Closure(BaseModel):
     dependencies=[Depends(csrf_protect)],
     responses=problems(401, 403, 404, 409, 422, 503),
 )
-async def close(case_id: int, body: Closure, ctx: Ctx, db: Db, viewer: CurrentViewer) -> MediatorState:
+async def close(case_id: PathId, body: Closure, ctx: Ctx, db: Db, viewer: CurrentViewer) -> MediatorState:
     with mediator_errors():
         return _state(await mediator_service.close_case(ctx, db, case_id, viewer.person, body.outcome, body.note))

@@ -6,7 +6,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import CaseAccess, CaseInView, Ctx, Db, csrf_protect
+from api.deps import CaseAccess, CaseInView, csrf_protect, Ctx, Db, PathId
 from api.pages import redirect, render
 from api.routes.api_v1 import problems
 from core.db.models import CalendarEvent
@@ -62,7 +62,7 @@ async def add_event_form(request: Request, ctx: Ctx, db: Db, access: CaseInView)
 
 
 @router.get("/cases/{case_id}/calendar/{event_id}/edit", include_in_schema=False)
-async def edit_event_page(request: Request, db: Db, access: CaseInView, event_id: int):
+async def edit_event_page(request: Request, db: Db, access: CaseInView, event_id: PathId):
     event = await _event_or_404(db, access, event_id)
     if not service.can_edit(access.case, access.viewer.person):
         raise HTTPException(status_code=403, detail="Only the case's mediator or center staff can change calendar events.")
@@ -70,7 +70,7 @@ async def edit_event_page(request: Request, db: Db, access: CaseInView, event_id
 
 
 @router.post("/cases/{case_id}/calendar/{event_id}", include_in_schema=False, dependencies=[Depends(csrf_protect)])
-async def edit_event_form(request: Request, ctx: Ctx, db: Db, access: CaseInView, event_id: int):
+async def edit_event_form(request: Request, ctx: Ctx, db: Db, access: CaseInView, event_id: PathId):
     event = await _event_or_404(db, access, event_id)
     draft = EventDraft.from_form(await request.form())
     return await _save_from_form(request, ctx, db, access, draft, event)
@@ -103,7 +103,7 @@ async def case_calendar_ics(ctx: Ctx, db: Db, access: CaseInView) -> Response:
 
 @router.get("/cases/{case_id}/calendar/{event_id}.ics", tags=["calendar"], summary="One calendar event as iCalendar", response_class=Response,
             responses=ICS_RESPONSES)
-async def event_ics(ctx: Ctx, db: Db, access: CaseInView, event_id: int) -> Response:
+async def event_ics(ctx: Ctx, db: Db, access: CaseInView, event_id: PathId) -> Response:
     event = await _event_or_404(db, access, event_id)
     body = service.icalendar(ctx, access.case, [event], f"Case {access.case.id} · {event.title}")
     return _ics_response(body, f"case-{access.case.id}-event-{event.id}.ics")
@@ -192,6 +192,6 @@ async def add_event_json(body: EventIn, ctx: Ctx, db: Db, access: CaseInView) ->
 
 @router.put("/api/v1/cases/{case_id}/calendar/{event_id}", tags=["calendar"], summary="Change a calendar event (mediator or staff); participants are emailed",
             response_model=EventOut, dependencies=[Depends(csrf_protect)], responses=problems(401, 403, 404, 409, 422))
-async def change_event_json(event_id: int, body: EventIn, ctx: Ctx, db: Db, access: CaseInView) -> EventOut:
+async def change_event_json(event_id: PathId, body: EventIn, ctx: Ctx, db: Db, access: CaseInView) -> EventOut:
     event = await _event_or_404(db, access, event_id)
     return await _save_from_json(ctx, db, access, body, event)

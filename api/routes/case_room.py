@@ -8,7 +8,7 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import CaseAccess, CaseInView, Ctx, Db, csrf_protect
+from api.deps import CaseAccess, CaseInView, csrf_protect, Ctx, Db, PathId
 from api.pages import redirect, render
 from api.routes.cases import case_home
 from core.case_facts import case_titles
@@ -62,7 +62,7 @@ async def post_message_form(request: Request, ctx: Ctx, db: Db, access: CaseInVi
 
 
 @router.post("/cases/{case_id}/messages/{message_id}/delete", include_in_schema=False, dependencies=CSRF)
-async def delete_message_form(db: Db, access: CaseInView, message_id: int):
+async def delete_message_form(db: Db, access: CaseInView, message_id: PathId):
     await _delete(db, access, message_id)
     return redirect(f"/cases/{access.case.id}", "The message was deleted.")
 
@@ -140,7 +140,7 @@ async def api_post_message(db: Db, access: CaseInView, body: MessageIn) -> Messa
     dependencies=CSRF,
     responses={401: {"model": Problem}, 403: {"model": Problem}, 404: {"model": Problem}},
 )
-async def api_delete_message(db: Db, access: CaseInView, message_id: int) -> Response:
+async def api_delete_message(db: Db, access: CaseInView, message_id: PathId) -> Response:
     await _delete(db, access, message_id)
     return Response(status_code=204)
 
@@ -228,7 +228,7 @@ async def add_user_form(request: Request, ctx: Ctx, db: Db, access: CaseInView):
 
 
 @router.post("/cases/{case_id}/users/{participant_id}/remove", include_in_schema=False, dependencies=CSRF)
-async def remove_user_form(request: Request, ctx: Ctx, db: Db, access: CaseInView, participant_id: int):
+async def remove_user_form(request: Request, ctx: Ctx, db: Db, access: CaseInView, participant_id: PathId):
     return await _manage(request, db, access, lambda: remove_participant(ctx, access.case.id, participant_id))
 
 

@@ -12,10 +12,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import CaseAccess, CaseInView, Ctx, Db, csrf_protect
+from api.deps import CaseAccess, CaseInView, csrf_protect, Ctx, Db, PathId
 from api.pages import redirect, render
 from api.routes.api_v1 import problems
 from api.routes.documents import upload_size_guard
+from core.inputs import Id, is_id
 from core.db.models import DiscussionRoom, Participant, Person
 from features.discussions import service
 from core.case_facts import case_titles
@@ -100,7 +101,7 @@ async def open_discussions_form(request: Request, db: Db, access: CaseInView):
 
 
 def _ids(values: list) -> list[int]:
-    return [int(v) for v in values if str(v).isdigit()]
+    return [int(v) for v in values if str(v).isdigit() and is_id(int(v))]
 
 
 @router.post("/cases/{case_id}/discussions/rooms", include_in_schema=False, dependencies=[Depends(csrf_protect)])
@@ -143,7 +144,7 @@ async def room_page(request: Request, db: AsyncSession, access: CaseAccess, room
 
 
 @router.get("/cases/{case_id}/discussions/rooms/{room_id}", include_in_schema=False)
-async def room_tab(request: Request, db: Db, access: CaseInView, room_id: int):
+async def room_tab(request: Request, db: Db, access: CaseInView, room_id: PathId):
     return await room_page(request, db, access, await room_or_404(db, access, room_id))
 
 
@@ -152,7 +153,7 @@ async def room_tab(request: Request, db: Db, access: CaseInView, room_id: int):
     include_in_schema=False,
     dependencies=[Depends(upload_size_guard), Depends(csrf_protect)],
 )
-async def post_message_form(request: Request, ctx: Ctx, db: Db, access: CaseInView, room_id: int):
+async def post_message_form(request: Request, ctx: Ctx, db: Db, access: CaseInView, room_id: PathId):
     room = await room_or_404(db, access, room_id)
     form = await request.form()
     body = str(form.get("body", ""))
@@ -192,7 +193,7 @@ class DiscussionsOverview(BaseModel):
 
 class NewCaucusRoom(BaseModel):
     name: str = Field("", max_length=service.MAX_ROOM_NAME, description="Empty gives a name from the members.")
-    member_ids: list[int] = Field(description="People on the case; the mediator is always added.", max_length=200)
+    member_ids: list[Id] = Field(description="People on the case; the mediator is always added.", max_length=200)
 
 
 class RoomAttachmentOut(BaseModel):
@@ -316,7 +317,7 @@ async def api_room(db: AsyncSession, access: CaseAccess, room_id: int) -> Discus
     response_model=list[RoomMessageOut],
     responses=problems(401, 404),
 )
-async def api_room_messages(room_id: int, db: Db, access: CaseInView) -> list[RoomMessageOut]:
+async def api_room_messages(room_id: PathId, db: Db, access: CaseInView) -> list[RoomMessageOut]:
     room = await api_room(db, access, room_id)
     return [message_out(access.case.id, m) for m in await service.room_messages(db, room)]
 
@@ -330,7 +331,7 @@ async def api_room_messages(room_id: int, db: Db, access: CaseInView) -> list[Ro
     dependencies=[Depends(csrf_protect)],
     responses=problems(401, 403, 404, 409, 422),
 )
-async def api_post_message(room_id: int, body: NewRoomMessage, ctx: Ctx, db: Db, access: CaseInView) -> RoomMessageOut:
+async def api_post_message(room_id: PathId, body: NewRoomMessage, ctx: Ctx, db: Db, access: CaseInView) -> RoomMessageOut:
     room = await api_room(db, access, room_id)
     try:
         posted = await service.post_message(db, await ctx.temporal.client(), ctx.settings, actor_for(access), room, body.body)

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.datastructures import FormData, UploadFile
 
-from api.deps import CaseInView, Ctx, Db, csrf_protect
+from api.deps import CaseInView, csrf_protect, Ctx, Db, PathId
 from api.pages import redirect, render
 from api.routes.api_v1 import problems
 from core.case_facts import case_titles
@@ -32,6 +32,7 @@ from features.documents.service import (
     visible_document,
     visible_documents,
 )
+from core.inputs import is_id
 from core.storage import file_store
 
 router = APIRouter(tags=["documents"])
@@ -54,6 +55,8 @@ def share_ids(form: FormData) -> list[int]:
             ids.append(int(str(value)))
         except ValueError:
             raise DocumentProblem({"share_with": "Documents can only be shared with people in this case."}) from None
+        if not is_id(ids[-1]):
+            raise DocumentProblem({"share_with": "Documents can only be shared with people in this case."})
     return ids
 
 
@@ -149,12 +152,12 @@ async def add_document_form(request: Request, ctx: Ctx, db: Db, access: CaseInVi
 
 
 @router.get("/cases/{case_id}/documents/{document_id}/download", include_in_schema=False)
-async def download_page(ctx: Ctx, db: Db, access: CaseInView, document_id: int):
+async def download_page(ctx: Ctx, db: Db, access: CaseInView, document_id: PathId):
     return await download(ctx, db, access, document_id)
 
 
 @router.post("/cases/{case_id}/documents/{document_id}/delete", include_in_schema=False, dependencies=[Depends(csrf_protect)])
-async def delete_document_form(ctx: Ctx, db: Db, access: CaseInView, document_id: int):
+async def delete_document_form(ctx: Ctx, db: Db, access: CaseInView, document_id: PathId):
     if not await delete_document(db, file_store(ctx.settings), access.case.id, document_id, access.viewer.id, access.is_staff):
         raise not_found()
     return redirect(f"/cases/{access.case.id}/documents", "The document was deleted.")
@@ -277,7 +280,7 @@ async def add_document_api(request: Request, ctx: Ctx, db: Db, access: CaseInVie
     response_model=DocumentOut,
     responses=problems(401, 404),
 )
-async def document_api(db: Db, access: CaseInView, document_id: int) -> DocumentOut:
+async def document_api(db: Db, access: CaseInView, document_id: PathId) -> DocumentOut:
     row = await visible_document(db, access.case.id, document_id, access.viewer.id, access.is_staff)
     if row is None:
         raise not_found()
@@ -291,7 +294,7 @@ async def document_api(db: Db, access: CaseInView, document_id: int) -> Document
     response_class=Response,
     responses={200: {"content": {"application/octet-stream": {}}, "description": "The file"}, **problems(401, 404)},
 )
-async def download_api(ctx: Ctx, db: Db, access: CaseInView, document_id: int):
+async def download_api(ctx: Ctx, db: Db, access: CaseInView, document_id: PathId):
     return await download(ctx, db, access, document_id)
 
 
@@ -303,7 +306,7 @@ async def download_api(ctx: Ctx, db: Db, access: CaseInView, document_id: int):
     dependencies=[Depends(csrf_protect)],
     responses=problems(401, 403, 404),
 )
-async def delete_document_api(ctx: Ctx, db: Db, access: CaseInView, document_id: int) -> Response:
+async def delete_document_api(ctx: Ctx, db: Db, access: CaseInView, document_id: PathId) -> Response:
     if not await delete_document(db, file_store(ctx.settings), access.case.id, document_id, access.viewer.id, access.is_staff):
         raise not_found()
     return Response(status_code=204)

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from sqlalchemy import select
 
-from api.deps import CaseAccess, CurrentViewer, Ctx, Db, Viewer, csrf_protect
+from api.deps import CaseAccess, csrf_protect, Ctx, CurrentViewer, Db, PathId, Viewer
 from api.pages import redirect, render
 from core.db.models import Participant
 from features.mediator import service
@@ -34,7 +34,7 @@ async def _render_conflict_check(request: Request, ctx, db, case_id: int, viewer
 
 
 @router.get("/cases/{case_id}/conflict-check", include_in_schema=False)
-async def conflict_check_page(request: Request, ctx: Ctx, db: Db, viewer: CurrentViewer, case_id: int):
+async def conflict_check_page(request: Request, ctx: Ctx, db: Db, viewer: CurrentViewer, case_id: PathId):
     return await _render_conflict_check(request, ctx, db, case_id, viewer)
 
 
@@ -44,7 +44,7 @@ async def answer_conflict_check(
     ctx: Ctx,
     db: Db,
     viewer: CurrentViewer,
-    case_id: int,
+    case_id: PathId,
     decision: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
 ):
@@ -83,7 +83,7 @@ async def _render_mediator_page(request: Request, ctx, db, case_id: int, viewer:
 
 
 @router.get("/cases/{case_id}/mediator", include_in_schema=False)
-async def mediator_page(request: Request, ctx: Ctx, db: Db, viewer: CurrentViewer, case_id: int):
+async def mediator_page(request: Request, ctx: Ctx, db: Db, viewer: CurrentViewer, case_id: PathId):
     return await _render_mediator_page(request, ctx, db, case_id, viewer)
 
 
@@ -99,13 +99,13 @@ async def _act(request: Request, ctx, db, case_id: int, viewer: Viewer, action, 
 
 
 @router.post("/cases/{case_id}/mediator/fee-deposit", include_in_schema=False, dependencies=[Depends(csrf_protect)])
-async def fee_deposit(request: Request, ctx: Ctx, db: Db, viewer: CurrentViewer, case_id: int):
+async def fee_deposit(request: Request, ctx: Ctx, db: Db, viewer: CurrentViewer, case_id: PathId):
     action = lambda: service.record_fee_deposit(ctx, db, case_id, viewer.person)  # noqa: E731
     return await _act(request, ctx, db, case_id, viewer, action, "The fee deposit is recorded as collected.")
 
 
 @router.post("/cases/{case_id}/mediator/scheduled", include_in_schema=False, dependencies=[Depends(csrf_protect)])
-async def scheduled(request: Request, ctx: Ctx, db: Db, viewer: CurrentViewer, case_id: int):
+async def scheduled(request: Request, ctx: Ctx, db: Db, viewer: CurrentViewer, case_id: PathId):
     action = lambda: service.record_scheduled(ctx, db, case_id, viewer.person)  # noqa: E731
     return await _act(request, ctx, db, case_id, viewer, action, "The mediation is recorded as scheduled.")
 
@@ -116,7 +116,7 @@ async def close(
     ctx: Ctx,
     db: Db,
     viewer: CurrentViewer,
-    case_id: int,
+    case_id: PathId,
     outcome: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ):

@@ -5,7 +5,7 @@ Pages and `/api/v1/profile`, `/api/v1/staff/people/{id}` share services/profile.
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CurrentViewer, Db, StaffViewer, csrf_protect
+from api.deps import csrf_protect, CurrentViewer, Db, PathId, StaffViewer
 from api.pages import redirect, render
 from core.db.models import Person
 from features.accounts.profile import USER_TYPES, ProfileForm, ProfileProblem, get_person, save_profile
@@ -48,13 +48,13 @@ async def profile_form(request: Request, db: Db, viewer: CurrentViewer):
 
 
 @router.get("/staff/people/{person_id}", include_in_schema=False)
-async def person_page(request: Request, db: Db, viewer: StaffViewer, person_id: int):
+async def person_page(request: Request, db: Db, viewer: StaffViewer, person_id: PathId):
     person = await _person_or_404(db, person_id)
     return _page(request, person, ProfileForm.of(person, staff=True), staff_edit=True)
 
 
 @router.post("/staff/people/{person_id}", include_in_schema=False, dependencies=CSRF)
-async def person_form(request: Request, db: Db, viewer: StaffViewer, person_id: int):
+async def person_form(request: Request, db: Db, viewer: StaffViewer, person_id: PathId):
     person = await _person_or_404(db, person_id)
     form = ProfileForm.from_form(await request.form(), staff=True)
     try:
@@ -156,7 +156,7 @@ async def api_update_profile(db: Db, viewer: CurrentViewer, body: ProfileIn) -> 
 
 
 @router.get("/api/v1/staff/people/{person_id}", response_model=StaffPersonOut, tags=["staff"], summary="A person's details", responses=PROBLEMS)
-async def api_person(db: Db, viewer: StaffViewer, person_id: int) -> StaffPersonOut:
+async def api_person(db: Db, viewer: StaffViewer, person_id: PathId) -> StaffPersonOut:
     return _staff_out(await _person_or_404(db, person_id))
 
 
@@ -168,7 +168,7 @@ async def api_person(db: Db, viewer: StaffViewer, person_id: int) -> StaffPerson
     dependencies=CSRF,
     responses=PROBLEMS,
 )
-async def api_update_person(db: Db, viewer: StaffViewer, person_id: int, body: StaffPersonIn) -> StaffPersonOut:
+async def api_update_person(db: Db, viewer: StaffViewer, person_id: PathId, body: StaffPersonIn) -> StaffPersonOut:
     person = await _person_or_404(db, person_id)
     await _save(db, person, body, staff=True)
     return _staff_out(person)

@@ -2,11 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from api.deps import CaseAccess, CaseInView, CurrentViewer, Ctx, Db, csrf_protect
+from api.deps import CaseAccess, CaseInView, csrf_protect, Ctx, CurrentViewer, Db, PathId
 from api.pages import redirect, render
+from core.inputs import MAX_ID, Id, is_id
 from core.case_facts import case_titles
 from features.lifecycle import ActionRejected
 from features.ranking.service import (
@@ -58,7 +59,7 @@ def _party_param(value) -> int | None:
     text = str(value or "").strip()
     if not text:
         return None
-    if not text.isdigit():
+    if not text.isdigit() or not is_id(int(text)):
         raise HTTPException(status_code=422, detail="party must be the number of a party on this case.")
     return int(text)
 
@@ -85,12 +86,12 @@ async def ranking_form(request: Request, ctx: Ctx, db: Db, access: CaseInView):
 
 
 @router.get("/mediators/{person_id}", include_in_schema=False)
-async def mediator_page(request: Request, db: Db, viewer: CurrentViewer, person_id: int):
+async def mediator_page(request: Request, db: Db, viewer: CurrentViewer, person_id: PathId):
     card = await mediator_profile(db, viewer, person_id)
     if card is None:
         raise HTTPException(status_code=404, detail="No such mediator.")
     back = request.query_params.get("case", "")
-    return render(request, "pages/mediator_profile.html", mediator=card, back_case=int(back) if back.isdigit() else None)
+    return render(request, "pages/mediator_profile.html", mediator=card, back_case=int(back) if back.isdigit() and is_id(int(back)) else None)
 
 
 # ---- JSON API ----------------------------------------------------------------------------------
@@ -139,9 +140,9 @@ class RankingOut(BaseModel):
 
 
 class RankingIn(BaseModel):
-    party_id: int | None = Field(None, description="The party to rank for; defaults to the first party the signed-in person acts for.")
-    ranked: list[int] = Field(description="Mediator ids in order of preference.")
-    eliminated: list[int] = Field(default_factory=list)
+    party_id: Id | None = Field(None, description="The party to rank for; defaults to the first party the signed-in person acts for.")
+    ranked: list[Id] = Field(description="Mediator ids in order of preference.", max_length=50)
+    eliminated: list[Id] = Field(default_factory=list, max_length=50)
 
 
 class ReceiptOut(BaseModel):
@@ -152,7 +153,7 @@ class ReceiptOut(BaseModel):
 
 
 @router.get("/api/v1/cases/{case_id}/ranking", response_model=RankingOut)
-async def ranking_json(ctx: Ctx, db: Db, access: CaseInView, party: int | None = None) -> RankingOut:
+async def ranking_json(ctx: Ctx, db: Db, access: CaseInView, party: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> RankingOut:
     view = await _view(ctx, db, access, party)
     ballot = view.ballot
     return RankingOut(
@@ -193,7 +194,7 @@ async def submit_ranking_json(
 
 
 @router.get("/api/v1/mediators/{person_id}", response_model=MediatorOut)
-async def mediator_json(db: Db, viewer: CurrentViewer, person_id: int) -> MediatorOut:
+async def mediator_json(db: Db, viewer: CurrentViewer, person_id: PathId) -> MediatorOut:
     card = await mediator_profile(db, viewer, person_id)
     if card is None:
         raise HTTPException(status_code=404, detail="No such mediator.")

@@ -7,13 +7,15 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from api.deps import CaseAccess, Ctx, Db, StaffViewer, csrf_protect
+from api.deps import CaseAccess, csrf_protect, Ctx, Db, PathId, StaffViewer
 from api.pages import redirect, render
 from features.staff import console
 from features.lifecycle import ActionRejected
 from features.staff.participants import ADDABLE_ROLES, REPRESENTATIVE_KINDS, SIDES, ParticipantForm, add_participant, remove_participant
 from features.staff.console import MediatorForm, MediatorProblem, StaffProblem
 from workflows.types import BallotView, CaseStatus
+from core.errors import Invalid
+from core.inputs import Id, is_id
 from core.stages import FINAL_STAGES
 
 router = APIRouter()
@@ -22,9 +24,12 @@ CSRF = [Depends(csrf_protect)]
 
 def _panel_ids(values: list) -> list[int]:
     try:
-        return [int(v) for v in values]
+        ids = [int(v) for v in values]
     except (TypeError, ValueError):
         raise StaffProblem("Choose the panel from the mediators listed in the directory.") from None
+    if not all(is_id(i) for i in ids):
+        raise StaffProblem("Choose the panel from the mediators listed in the directory.")
+    return ids
 
 
 def _not_found(error: LookupError) -> HTTPException:
@@ -81,7 +86,7 @@ async def _case_page(request: Request, ctx, db, viewer, case_id: int, error: str
 
 
 @router.get("/staff/cases/{case_id}", include_in_schema=False)
-async def case_page(request: Request, ctx: Ctx, db: Db, viewer: StaffViewer, case_id: int):
+async def case_page(request: Request, ctx: Ctx, db: Db, viewer: StaffViewer, case_id: PathId):
     return await _case_page(request, ctx, db, viewer, case_id)
 
 
@@ -91,7 +96,7 @@ async def _act(request: Request, ctx, db, viewer, case_id: int, run, form=None):
         notice = await run()
     except LookupError as missing:
         raise _not_found(missing) from None
-    except StaffProblem as problem:
+    except (StaffProblem, Invalid) as problem:
         return await _case_page(request, ctx, db, viewer, case_id, str(problem), 422, form)
     except ActionRejected as rejected:
         return await _case_page(request, ctx, db, viewer, case_id, str(rejected), 409, form)
@@ -99,7 +104,7 @@ async def _act(request: Request, ctx, db, viewer, case_id: int, run, form=None):
 
 
 @router.post("/staff/cases/{case_id}/intake", include_in_schema=False, dependencies=CSRF)
-async def intake_form(request: Request, ctx: Ctx, db: Db, viewer: StaffViewer, case_id: int):
+async def intake_form(request: Request, ctx: Ctx, db: Db, viewer: StaffViewer, case_id: PathId):
     form = await request.form()
     accept = str(form.get("decision", "")) == "accept"
 
@@ -110,19 +115,19 @@ async def intake_form(request: Request, ctx: Ctx, db: Db, viewer: StaffViewer, c
 
 
 @router.post("/staff/cases/{case_id}/extend", include_in_schema=False, dependencies=CSRF)
-async def extend_form(request: Request, ctx: Ctx, db: Db, viewer: StaffViewer, case_id: int):
+async def extend_form(request: Request, ctx: Ctx, db: Db, viewer: StaffViewer, case_id: PathId):
     form = await request.form()
     return await _act(request, ctx, db, viewer, case_id, lambda: console.extend_ranking(ctx, db, viewer.id, case_id, str(form.get("days", ""))))
 
 
 @router.post("/staff/cases/{case_id}/close-ranking", include_in_schema=False, dependencies=CSRF)
-async def close_ranking_form(request: Request, ctx: Ctx, db: Db, viewer: StaffViewer, case_id: int):
+async def close_ranking_form(request: Request, ctx: Ctx, db: Db, viewer: StaffViewer, case_id: PathId):
     form = await request.form()
     return await _act(request, ctx, db, viewer, case_id, lambda: console.close_ranking(ctx, db, viewer.id, case_id, str(form.get("reason", ""))))
 
 
 @router.post("/staff/cases/{case_id}/new-panel", include_in_schema=False, dependencies=CSRF)
-async def new_panel_form(request: Request, ctx: Ctx, db: Db, viewer: StaffViewer, case_id: int):
+async def new_panel_form(request: Request, ctx: Ctx, db: Db, viewer: StaffViewer, case_id: PathId):
     form = await request.form()
 
     async def run():
@@ -132,19 +137,19 @@ async def new_panel_form(request: Request, ctx: Ctx, db: Db, viewer: StaffViewer
 
 
 @router.post("/staff/cases/{case_id}/withdraw", include_in_schema=False, dependencies=CSRF)
-async def withdraw_form(request: Request, ctx: Ctx, db: Db, viewer: StaffViewer, case_id: int):
+async def withdraw_form(request: Request, ctx: Ctx, db: Db, viewer: StaffViewer, case_id: PathId):
     form = await request.form()
     return await _act(request, ctx, db, viewer, case_id, lambda: console.withdraw(ctx, db, viewer.id, case_id, str(form.get("reason", ""))))
 
 
 @router.post("/staff/cases/{case_id}/participants", include_in_schema=False, dependencies=CSRF)
-async def add_participant_form(request: Request, ctx: Ctx, db: Db, viewer: StaffViewer, case_id: int):
+async def add_participant_form(request: Request, ctx: Ctx, db: Db, viewer: StaffViewer, case_id: PathId):
     form = ParticipantForm.from_form(await request.form())
     return await _act(request, ctx, db, viewer, case_id, lambda: add_participant(ctx, case_id, form), form)
 
 
 @router.post("/staff/cases/{case_id}/participants/{participant_id}/remove", include_in_schema=False, dependencies=CSRF)
-async def remove_participant_form(request: Request, ctx: Ctx, db: Db, viewer: StaffViewer, case_id: int, participant_id: int):
+async def remove_participant_form(request: Request, ctx: Ctx, db: Db, viewer: StaffViewer, case_id: PathId, participant_id: PathId):
     return await _act(request, ctx, db, viewer, case_id, lambda: remove_participant(ctx, case_id, participant_id))
 
 
@@ -174,7 +179,7 @@ async def new_mediator_form(request: Request, ctx: Ctx, db: Db, viewer: StaffVie
 
 
 @router.get("/staff/mediators/{person_id}", include_in_schema=False)
-async def edit_mediator_page(request: Request, db: Db, viewer: StaffViewer, person_id: int):
+async def edit_mediator_page(request: Request, db: Db, viewer: StaffViewer, person_id: PathId):
     try:
         entry = await console.get_mediator(db, person_id)
     except LookupError as missing:
@@ -183,7 +188,7 @@ async def edit_mediator_page(request: Request, db: Db, viewer: StaffViewer, pers
 
 
 @router.post("/staff/mediators/{person_id}", include_in_schema=False, dependencies=CSRF)
-async def edit_mediator_form(request: Request, db: Db, viewer: StaffViewer, person_id: int):
+async def edit_mediator_form(request: Request, db: Db, viewer: StaffViewer, person_id: PathId):
     form = MediatorForm.from_form(await request.form())
     try:
         entry = await console.edit_mediator(db, person_id, form)
@@ -205,7 +210,7 @@ async def outbox_page(request: Request, db: Db, viewer: StaffViewer, page: int =
 
 
 @router.get("/staff/outbox/{email_id}", include_in_schema=False)
-async def outbox_email_page(request: Request, db: Db, viewer: StaffViewer, email_id: int):
+async def outbox_email_page(request: Request, db: Db, viewer: StaffViewer, email_id: PathId):
     try:
         email = await console.outbox_email(db, email_id)
     except LookupError as missing:
@@ -303,7 +308,7 @@ class ActionResult(BaseModel):
 
 class IntakeIn(BaseModel):
     accept: bool
-    panel: list[int] = Field(default_factory=list, max_length=50, description="Mediator person ids; empty proposes a panel from the directory.")
+    panel: list[Id] = Field(default_factory=list, max_length=50, description="Mediator person ids; empty proposes a panel from the directory.")
     reason: str = Field("", max_length=2000, description="Required when rejecting; the filer reads it.")
 
 
@@ -316,7 +321,7 @@ class ReasonIn(BaseModel):
 
 
 class NewPanelIn(BaseModel):
-    panel: list[int] = Field(default_factory=list, max_length=50, description="Mediator person ids; empty proposes a panel from the directory.")
+    panel: list[Id] = Field(default_factory=list, max_length=50, description="Mediator person ids; empty proposes a panel from the directory.")
 
 
 class ParticipantIn(BaseModel):
@@ -324,7 +329,7 @@ class ParticipantIn(BaseModel):
     email: str = Field(max_length=320)
     role: Literal["party", "representative", "interested"]
     side: Literal["initiating", "responding"] | None = None
-    represents_id: int | None = Field(None, description="For a representative: the party (person id) they act for.")
+    represents_id: Id | None = Field(None, description="For a representative: the party (person id) they act for.")
     kind: Literal["Attorney", "Agent", "Power of attorney"] | None = None
 
 
@@ -394,7 +399,7 @@ async def api_cases(db: Db, viewer: StaffViewer, stage: str = "", q: str = "", p
 
 
 @router.get("/api/v1/staff/cases/{case_id}", response_model=CaseDetailOut, tags=["staff"], responses=ERRORS, summary="A case with live status and every ballot")
-async def api_case(ctx: Ctx, db: Db, viewer: StaffViewer, case_id: int):
+async def api_case(ctx: Ctx, db: Db, viewer: StaffViewer, case_id: PathId):
     d = await _json(console.case_detail(ctx, db, case_id))
     case = d.case
     return CaseDetailOut(
@@ -419,29 +424,29 @@ async def api_case(ctx: Ctx, db: Db, viewer: StaffViewer, case_id: int):
 
 
 @router.post("/api/v1/staff/cases/{case_id}/intake", response_model=ActionResult, tags=["staff"], responses=ERRORS, dependencies=CSRF, summary="Accept or reject intake")
-async def api_intake(ctx: Ctx, db: Db, viewer: StaffViewer, case_id: int, body: IntakeIn):
+async def api_intake(ctx: Ctx, db: Db, viewer: StaffViewer, case_id: PathId, body: IntakeIn):
     return ActionResult(message=await _json(console.review_intake(ctx, db, viewer.id, case_id, body.accept, body.panel, body.reason)))
 
 
 @router.post("/api/v1/staff/cases/{case_id}/extend", response_model=ActionResult, tags=["staff"], responses=ERRORS, dependencies=CSRF, summary="Extend the ranking round")
-async def api_extend(ctx: Ctx, db: Db, viewer: StaffViewer, case_id: int, body: ExtendIn):
+async def api_extend(ctx: Ctx, db: Db, viewer: StaffViewer, case_id: PathId, body: ExtendIn):
     return ActionResult(message=await _json(console.extend_ranking(ctx, db, viewer.id, case_id, body.days)))
 
 
 @router.post(
     "/api/v1/staff/cases/{case_id}/close-ranking", response_model=ActionResult, tags=["staff"], responses=ERRORS, dependencies=CSRF, summary="Close the ranking round early"
 )
-async def api_close_ranking(ctx: Ctx, db: Db, viewer: StaffViewer, case_id: int, body: ReasonIn):
+async def api_close_ranking(ctx: Ctx, db: Db, viewer: StaffViewer, case_id: PathId, body: ReasonIn):
     return ActionResult(message=await _json(console.close_ranking(ctx, db, viewer.id, case_id, body.reason)))
 
 
 @router.post("/api/v1/staff/cases/{case_id}/new-panel", response_model=ActionResult, tags=["staff"], responses=ERRORS, dependencies=CSRF, summary="Propose a new panel")
-async def api_new_panel(ctx: Ctx, db: Db, viewer: StaffViewer, case_id: int, body: NewPanelIn):
+async def api_new_panel(ctx: Ctx, db: Db, viewer: StaffViewer, case_id: PathId, body: NewPanelIn):
     return ActionResult(message=await _json(console.propose_new_panel(ctx, db, viewer.id, case_id, body.panel)))
 
 
 @router.post("/api/v1/staff/cases/{case_id}/withdraw", response_model=ActionResult, tags=["staff"], responses=ERRORS, dependencies=CSRF, summary="Withdraw the case")
-async def api_withdraw(ctx: Ctx, db: Db, viewer: StaffViewer, case_id: int, body: ReasonIn):
+async def api_withdraw(ctx: Ctx, db: Db, viewer: StaffViewer, case_id: PathId, body: ReasonIn):
     return ActionResult(message=await _json(console.withdraw(ctx, db, viewer.id, case_id, body.reason)))
 
 
@@ -453,7 +458,7 @@ async def api_withdraw(ctx: Ctx, db: Db, viewer: StaffViewer, case_id: int, body
     dependencies=CSRF,
     summary="Add a party, representative or interested person",
 )
-async def api_add_participant(ctx: Ctx, viewer: StaffViewer, case_id: int, body: ParticipantIn):
+async def api_add_participant(ctx: Ctx, viewer: StaffViewer, case_id: PathId, body: ParticipantIn):
     form = ParticipantForm(
         name=body.name.strip(), email=body.email.strip(), role=body.role, side=body.side or "", represents_id=body.represents_id, kind=body.kind or ""
     )
@@ -467,7 +472,7 @@ async def api_add_participant(ctx: Ctx, viewer: StaffViewer, case_id: int, body:
     dependencies=CSRF,
     summary="Remove a participant (not the mediator)",
 )
-async def api_remove_participant(ctx: Ctx, viewer: StaffViewer, case_id: int, participant_id: int):
+async def api_remove_participant(ctx: Ctx, viewer: StaffViewer, case_id: PathId, participant_id: PathId):
     return ActionResult(message=await _json(remove_participant(ctx, case_id, participant_id)))
 
 
@@ -495,12 +500,12 @@ async def api_add_mediator(ctx: Ctx, db: Db, viewer: StaffViewer, body: Director
 
 
 @router.get("/api/v1/staff/mediators/{person_id}", response_model=DirectoryEntryOut, tags=["staff"], responses=ERRORS, summary="One directory entry")
-async def api_mediator(db: Db, viewer: StaffViewer, person_id: int):
+async def api_mediator(db: Db, viewer: StaffViewer, person_id: PathId):
     return DirectoryEntryOut.model_validate(await _json(console.get_mediator(db, person_id)), from_attributes=True)
 
 
 @router.put("/api/v1/staff/mediators/{person_id}", response_model=DirectoryEntryOut, tags=["staff"], responses=ERRORS, dependencies=CSRF, summary="Edit a directory entry")
-async def api_edit_mediator(db: Db, viewer: StaffViewer, person_id: int, body: DirectoryEntryIn):
+async def api_edit_mediator(db: Db, viewer: StaffViewer, person_id: PathId, body: DirectoryEntryIn):
     return DirectoryEntryOut.model_validate(await _json(console.edit_mediator(db, person_id, _mediator_form(body))), from_attributes=True)
 
 
@@ -513,5 +518,5 @@ async def api_outbox(db: Db, viewer: StaffViewer, page: int = 1):
 
 
 @router.get("/api/v1/staff/outbox/{email_id}", response_model=EmailOut, tags=["staff"], responses=ERRORS, summary="One email with its text body")
-async def api_outbox_email(db: Db, viewer: StaffViewer, email_id: int):
+async def api_outbox_email(db: Db, viewer: StaffViewer, email_id: PathId):
     return EmailOut.model_validate(await _json(console.outbox_email(db, email_id)), from_attributes=True)

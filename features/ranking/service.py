@@ -4,6 +4,8 @@ turning the page's form or the API's body into a ranking submission for the case
 A ballot is only ever read for a party the viewer acts for; other parties' ballots never leave the workflow here.
 """
 
+import hashlib
+import json
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -13,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from features.context import AppContext
 from features.access import CaseAccess, Viewer
+from core.inputs import is_id
 from core.db.models import Case, MediatorProfile, Participant, Person
-from features.lifecycle import ballot_of, case_status, run_update
+from features.lifecycle import ActionRejected, ballot_of, case_status, run_update
 from workflows.case import CaseWorkflow
 from workflows.types import BallotView, CaseStatus, RankingReceipt, RankingSubmission
 from core.stages import Stage
@@ -184,7 +187,7 @@ def _ids(values: list[str], what: str) -> list[int]:
     ids = []
     for value in values:
         for part in str(value).replace(",", " ").split():
-            if not part.isdigit():
+            if not part.isdigit() or not is_id(int(part)):
                 raise BallotProblem(f"{what} must list mediator numbers; {part!r} is not one.")
             ids.append(int(part))
     return ids
@@ -248,16 +251,20 @@ def ballot_from_form(form, view: RankingView) -> tuple[list[int], list[int]]:
     return [by_rank[n][0] for n in expected], eliminated
 
 
-def update_id(case_id: int, viewer: Viewer, party_id: int, key: str, source: str) -> str | None:
-    """An update id that makes a repeated submission (double click, network retry) count once.
+def update_id(case_id: int, viewer: Viewer, party_id: int, key: str, source: str, ranking_round: int, ranked: list[int], eliminated: list[int]) -> str | None:
+    """An update id that makes a repeated submission (double click, network retry) count once, and nothing else.
 
-    Scoped to the viewer and party so one person's key can never collide with another's."""
+    Temporal answers a repeated update id with the first answer and applies nothing, so the id is scoped to all
+    it protects: the viewer and party (one person's key never collides with another's), the ranking round (a key
+    reused in a later round is a new ballot), and the ballot itself (the same key with another order is a revision,
+    not a repeat)."""
     key = (key or "").strip()
     if not key:
         return None
     if not KEY_PATTERN.match(key):
         raise BallotProblem("The submission key must be 1 to 100 letters, digits, dots, dashes, underscores or colons.")
-    return f"ranking-{case_id}-{party_id}-{viewer.id}-{source}-{key}"
+    ballot = hashlib.sha256(json.dumps([ranked, eliminated]).encode()).hexdigest()[:16]
+    return f"ranking-{case_id}-r{ranking_round}-{party_id}-{viewer.id}-{source}-{key}-{ballot}"
 
 
 async def submit_ranking(
@@ -265,14 +272,19 @@ async def submit_ranking(
 ) -> RankingReceipt:
     """Submit (or revise) the ballot for a party the viewer acts for; the workflow validator has the last word."""
     party = acting_party(access, party_id)
-    return await run_update(
+    ranking_round = access.case.ranking_round
+    receipt = await run_update(
         await ctx.temporal.client(),
         ctx.settings,
         access.case.id,
         CaseWorkflow.submit_ranking,
         RankingSubmission(actor_id=access.viewer.id, party_id=party, ranked=list(ranked), eliminated=list(eliminated)),
-        update_id=update_id(access.case.id, access.viewer, party, key, source),
+        update_id=update_id(access.case.id, access.viewer, party, key, source, ranking_round, list(ranked), list(eliminated)),
     )
+    if receipt.ranking_round < ranking_round:
+        # An answer for an earlier round is a repeat of an old ballot, not this one, which was not applied.
+        raise ActionRejected("The ranking round changed while you were ranking; please review the mediators and submit again.")
+    return receipt
 
 
 def receipt_notice(receipt: RankingReceipt) -> str:

@@ -17,7 +17,7 @@ from features.context import AppContext
 from core.db.models import BallotRecord, Case, Email, MediatorProfile, Participant, Person
 from features.accounts.emails import send_password_link
 from core.case_facts import case_titles
-from core.inputs import normalized_email
+from core.inputs import is_id, normalized_email
 from features.lifecycle import case_ballots, case_status, run_update
 from workflows.case import CaseWorkflow
 from workflows.types import (
@@ -82,7 +82,7 @@ def _case_query(stage: str, q: str) -> Select:
         )
         conditions = [func.lower(Case.property_address).like(pattern), Case.id.in_(party_match)]
         digits = q.removeprefix("#")
-        if digits.isdigit():
+        if digits.isdigit() and is_id(int(digits)):
             conditions.append(Case.id == int(digits))
         query = query.where(or_(*conditions))
     return query
@@ -289,7 +289,9 @@ async def case_detail(ctx: AppContext, db: AsyncSession, case_id: int) -> CaseDe
 
 
 async def _directory_ids(db: AsyncSession, ids: list[int]) -> list[int]:
-    """The chosen mediators, in the order given, after checking each is in the directory."""
+    """The chosen mediators, in the order given, after checking each is in the directory.
+
+    A mediator named twice is passed on as given: the workflow's rule refuses it with its own words."""
     unique = list(dict.fromkeys(ids))
     if not unique:
         return []
@@ -300,7 +302,7 @@ async def _directory_ids(db: AsyncSession, ids: list[int]) -> list[int]:
     )
     if set(unique) - known:
         raise StaffProblem("Choose the panel from the mediators listed in the directory.")
-    return unique
+    return list(ids)
 
 
 async def review_intake(ctx: AppContext, db: AsyncSession, actor_id: int, case_id: int, accept: bool, panel: list[int], reason: str) -> str:

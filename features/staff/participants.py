@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from features.context import AppContext
+from core.inputs import is_id
 from core.db.models import Participant, Person
 from features.accounts.emails import send_password_link
 from core.case_facts import case_titles
@@ -44,7 +45,7 @@ class ParticipantForm:
             email=str(form.get("email", "")).strip(),
             role=str(form.get("role", "")).strip(),
             side=str(form.get("side", "")).strip(),
-            represents_id=int(raw) if raw.isdigit() else None,
+            represents_id=int(raw) if raw.isdigit() and is_id(int(raw)) else None,
             kind=str(form.get("kind", "")).strip(),
         )
 

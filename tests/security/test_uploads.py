@@ -2,6 +2,7 @@
 .docx, names that climb out of the folder or forge headers, and active content that must only ever be
 downloaded, never rendered by this site's origin."""
 
+import pytest
 import io
 import re
 import time
@@ -12,6 +13,9 @@ from sqlalchemy import func, select
 from core.db.models import Document
 from core.db.session import transaction
 from features.cases.roster import PartyContact, RequestToMediate, file_case
+
+# Hostile input must meet PostgreSQL too, which refuses what SQLite quietly stores.
+pytestmark = pytest.mark.both_databases
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n"

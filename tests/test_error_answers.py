@@ -1,0 +1,129 @@
+"""What a person or a client gets when something goes wrong: a shaped answer, never a stack trace or a bare text.
+
+An unexpected failure answers 500 with the JSON problem shape under /api/v1 and the error page in a browser,
+both with a reference to quote to the center, and the keep-alive connection stays usable for the next request.
+Unknown addresses answer an HTML page in a browser, and settings read seconds as the README says.
+"""
+
+import asyncio
+import socket
+import threading
+import time
+
+import pytest
+import uvicorn
+
+from api.app import create_app
+from core.settings import SettingsError, get_settings
+
+
+def failing_app(settings, client):
+    app = create_app(settings, temporal_client=client)
+
+    @app.get("/api/v1/boom", include_in_schema=False)
+    @app.get("/boom", include_in_schema=False)
+    async def boom():
+        raise RuntimeError("a bug nobody planned for")
+
+    return app
+
+
+async def test_an_unexpected_error_is_a_shaped_500_with_a_reference(web, caplog):
+    import httpx
+
+    app = failing_app(web.settings, web.client)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+            api = await http.get("/api/v1/boom")
+            page = await http.get("/boom", headers={"Accept": "text/html"})
+    assert api.status_code == 500 and api.headers["content-type"] == "application/json"
+    body = api.json()
+    assert body["reference"] and body["reference"] in body["detail"] and "mediation@car.org" in body["detail"]
+    assert "RuntimeError" not in api.text and "Traceback" not in api.text
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert "<h1>Something went wrong</h1>" in page.text and "Reference:" in page.text and "Traceback" not in page.text
+    assert "Content-Security-Policy" in page.headers
+    assert any(body["reference"] in record.getMessage() for record in caplog.records), "the reference is not in the log"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _exchange(connection: socket.socket, path: str) -> bytes:
+    connection.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\n\r\n".encode())
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += connection.recv(65536)
+    head, _, rest = received.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+    while len(rest) < length:
+        rest += connection.recv(65536)
+    return head
+
+
+async def test_the_connection_stays_usable_after_a_500(web):
+    """Through the real server: a 500 must not close the keep-alive connection and fail the client's next request."""
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(failing_app(web.settings, web.client), host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert time.monotonic() < deadline, "the server did not start"
+            await asyncio.sleep(0.05)
+
+        def two_requests() -> tuple[bytes, bytes]:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+                return _exchange(connection, "/api/v1/boom"), _exchange(connection, "/healthz")
+
+        first, second = await asyncio.to_thread(two_requests)
+        assert first.startswith(b"HTTP/1.1 500")
+        assert second.startswith(b"HTTP/1.1 200") or second.startswith(b"HTTP/1.1 503"), second
+        assert b"connection: close" not in first.lower()
+    finally:
+        server.should_exit = True
+        await asyncio.to_thread(thread.join, 10)
+
+
+async def test_unknown_addresses_get_a_page_in_the_browser_and_json_in_the_api(web):
+    async with web.browser() as browser:
+        page = await browser.http.get("/no/such/page", headers={"Accept": "text/html,application/xhtml+xml"})
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+        assert "<h1>Not found</h1>" in page.text and "There is no page at this address." in page.text
+        api = await browser.http.get("/api/v1/no-such-thing")
+        assert api.status_code == 404 and api.json() == {"detail": "There is no page at this address."}
+        await web.person("katy@example.com", "Katy Perry")
+        await browser.login("katy@example.com")
+        case = await browser.http.get("/cases/2147483648", headers={"Accept": "text/html"})
+        assert case.status_code == 404 and "No such case." in case.text
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("60", 60), ("172800", 172800), ("PT60S", 60), ("P2D", 172800), ("1:00:00", 3600)],
+)
+def test_timer_settings_take_plain_seconds_or_iso_durations(monkeypatch, value, seconds):
+    monkeypatch.setenv("MEDIATION_CONFLICT_CHECK_WINDOW", value)
+    monkeypatch.setenv("MEDIATION_RANKING_REMINDER_OFFSETS", "259200, 518400")
+    get_settings.cache_clear()
+    try:
+        settings = get_settings()
+        assert settings.conflict_check_window.total_seconds() == seconds
+        assert [o.total_seconds() for o in settings.ranking_reminder_offsets] == [259200, 518400]
+    finally:
+        get_settings.cache_clear()
+
+
+def test_a_mistyped_timer_setting_names_the_variable(monkeypatch):
+    monkeypatch.setenv("MEDIATION_CONFLICT_CHECK_WINDOW", "two days")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SettingsError) as problem:
+            get_settings()
+    finally:
+        get_settings.cache_clear()
+    assert "MEDIATION_CONFLICT_CHECK_WINDOW='two days'" in str(problem.value) and "Give seconds (172800)" in str(problem.value)
