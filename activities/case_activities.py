@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -22,6 +22,7 @@ from core.db.models import (
     RoomMessage,
     utcnow,
 )
+from core.case_state import CaseState, state_to_json
 from core.db.session import transaction
 from notifications.render import EmailRenderer
 from notifications.sender import Mailer, OutgoingEmail, PermanentEmailError
@@ -77,6 +78,43 @@ class CaseActivities:
             case.stage_note = record.note
             if record.mediator_id is not None:
                 await _ensure_mediator_participant(session, record.case_id, record.mediator_id)
+
+    @activity.defn
+    async def publish_state(self, state: CaseState) -> bool:
+        """Write the case's state (a local activity of its workflow); a version older than the stored one is ignored.
+
+        Returns whether this write was the newest. The list columns (stage, deadline, mediator...) are written with
+        it, in the same statement, so a list and a case page never disagree."""
+        async with transaction(self._sessions) as session:
+            written = await session.execute(
+                update(Case)
+                .where(Case.id == state.case_id, Case.state_version < state.version)
+                .values(
+                    state=state_to_json(state),
+                    state_version=state.version,
+                    stage=state.stage,
+                    stage_since=_parse(state.stage_since),
+                    stage_deadline=_parse(state.stage_deadline),
+                    ranking_round=state.ranking_round,
+                    panel=list(state.panel),
+                    candidate_mediator_id=state.candidate_mediator_id,
+                    mediator_id=state.mediator_id,
+                    fee_deposit_collected=state.fee_deposit_collected,
+                    mediation_scheduled=state.mediation_scheduled,
+                    outcome=state.outcome,
+                    stage_note=state.note,
+                    retention_due_at=_parse(state.retention_due_at),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if written.rowcount == 0:
+                if await session.get(Case, state.case_id) is None:
+                    # Filing commits the case just after starting its workflow; a retry finds it.
+                    raise ApplicationError(f"Case {state.case_id} is not in the database yet")
+                return False
+            if state.mediator_id is not None:
+                await _ensure_mediator_participant(session, state.case_id, state.mediator_id)
+        return True
 
     @activity.defn
     async def record_ballot(self, audit: BallotAudit) -> None:

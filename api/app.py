@@ -4,13 +4,14 @@ and turns user actions into workflow updates."""
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
 from api import errors
+from api.deps import note_changes_paused
 from api.input_guard import InputGuard
 from api.pages import render
 from api.routes import api_v1, auth, calendar, case_room, cases, discussions, documents, health, mediator, profile, ranking, staff
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         await engine.dispose()
 
     app = FastAPI(
+        dependencies=[Depends(note_changes_paused)],
         title="Real Estate Mediation Center",
         description="Request to Mediate intake, mediator ranking, conflict check and case management.",
         version="1.0",

@@ -44,6 +44,11 @@ async def get_db(ctx: Ctx) -> AsyncIterator[AsyncSession]:
 Db = Annotated[AsyncSession, Depends(get_db)]
 
 
+async def note_changes_paused(request: Request, ctx: Ctx) -> None:
+    """Whether no worker serves the case workflows right now; pages then say so, and offer their forms read-only."""
+    request.state.changes_paused = not await ctx.workers_present()
+
+
 class LoginRequired(Exception):
     """Raised when a page needs a signed-in person; pages redirect to /login, the API answers 401."""
 

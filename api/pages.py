@@ -43,6 +43,7 @@ def render(request: Request, template: str, status_code: int = 200, **context) -
             "csrf_token": csrf_token_for(request),
             "settings": ctx.settings,
             "notice": request.query_params.get("notice", ""),
+            "changes_paused": getattr(request.state, "changes_paused", False),
             **context,
         },
         status_code=status_code,

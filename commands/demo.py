@@ -9,13 +9,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
 
 from features.accounts.security import hash_password
 from core.db.models import Case, MediatorProfile, Person
 from core.db.session import transaction
 from features.cases.roster import PartyContact, RequestToMediate, file_case
-from features.lifecycle import ActionRejected, case_status, run_update
 from core.settings import Settings
 from workflows.case import CaseWorkflow
 from workflows.types import IntakeDecision
@@ -176,14 +175,6 @@ async def _demo_case(session: AsyncSession, filer_id: int) -> Case | None:
     ).scalars().first()
 
 
-async def _wait_for_stage(client: Client, settings: Settings, case_id: int, stage: Stage, timeout: float) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while (await case_status(client, settings, case_id)).stage != stage:
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"The demo case did not reach {stage.value} within {timeout:.0f} s; is the worker running?")
-        await asyncio.sleep(0.2)
-
-
 async def seed_demo(sessions: async_sessionmaker[AsyncSession], client: Client, settings: Settings) -> DemoResult:
     """Create whatever of the demo is missing; needs a worker on settings.task_queue to move the case along."""
     async with transaction(sessions) as session:
@@ -208,15 +199,13 @@ async def seed_demo(sessions: async_sessionmaker[AsyncSession], client: Client, 
         case_id, staff_id = case.id, staff.id
 
     accepted_now = False
-    if (await case_status(client, settings, case_id)).stage == Stage.INTAKE_REVIEW:
+    if case.stage == Stage.INTAKE_REVIEW:
         try:
-            await run_update(
-                client, settings, case_id, CaseWorkflow.review_intake, IntakeDecision(accept=True, actor_id=staff_id), update_id=f"demo-intake-{case_id}"
+            # The answer comes once the panel is proposed and ranking is open, so the first page shows the ranking step.
+            await client.get_workflow_handle(settings.workflow_id(case_id)).execute_update(
+                CaseWorkflow.review_intake, IntakeDecision(accept=True, actor_id=staff_id), id=f"demo-intake-{case_id}"
             )
             accepted_now = True
-        except ActionRejected:
-            pass  # someone reviewed it between the query and the update; their decision stands
-    if accepted_now:
-        # The panel is proposed by an activity after the update returns; wait so the first page shows the ranking step.
-        await _wait_for_stage(client, settings, case_id, Stage.RANKING, timeout=30)
+        except WorkflowUpdateFailedError:
+            pass  # someone reviewed it meanwhile; their decision stands
     return DemoResult(case_id=case_id, created=created, accepted_now=accepted_now)

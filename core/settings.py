@@ -10,6 +10,9 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DURATION_FIELDS = (
+    "worker_presence_interval",
+    "worker_absent_after",
+    "action_timeout",
     "ranking_window",
     "conflict_check_window",
     "conflict_check_reminder_after",
@@ -43,6 +46,12 @@ class Settings(BaseSettings):
     # Cases kept in a worker's memory between events; the rest are replayed from history when they wake.
     # About 0.2 MB each: 500 keeps a worker near 250 MB however many cases are open.
     worker_max_cached_workflows: int = 500
+    # Each worker says it is alive this often; with no word from any worker for `worker_absent_after`, the web
+    # says changes are paused and actions answer 503 without sending anything.
+    worker_presence_interval: timedelta = timedelta(seconds=5)
+    worker_absent_after: timedelta = timedelta(seconds=20)
+    # How long an action waits for its case's workflow to answer before saying it could not be confirmed.
+    action_timeout: timedelta = timedelta(seconds=20)
     temporal_ui_url: str = "http://127.0.0.1:8233"
     # Lets several centers (or test runs) share one Temporal namespace without their case ids colliding.
     workflow_id_prefix: str = "case-"

@@ -1,14 +1,25 @@
-"""Turn a person's action into a workflow Update, and workflow answers into messages a person understands."""
+"""The features' one door to the case workflows: an action becomes an Update, its answer the new state, and each
+refusal one error of the taxonomy, with words the person who tried it can act on.
+
+Before anything is sent, the workers must be there (the database says so; see `CaseWorker`): with every worker
+down an action answers 503 and nothing is sent, so nothing can happen later that the person was told did not.
+"""
 
 from typing import Any
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
-from core.errors import Invalid, Rejected, Unavailable
-from core.settings import Settings
-from workflows.case import CaseWorkflow
-from workflows.types import BallotView, CaseStatus
+from core.errors import Forbidden, Invalid, Rejected, Unavailable
+from features.context import AppContext
+
+PAUSED = "Changes are paused for a moment while the case service restarts; nothing was changed. Please try again in a few minutes."
+NOT_CONFIRMED = (
+    "The case service did not confirm your change in time. If it went through, you will see it on the case page in a "
+    "moment; if not, please do it again."
+)
+UNREACHABLE = "The case service is not reachable right now; nothing was changed. Please try again in a moment."
+CASE_OVER = "This case is already over; nothing more can be done on it."
 
 
 class ActionRejected(Rejected):
@@ -16,51 +27,43 @@ class ActionRejected(Rejected):
 
 
 class LifecycleUnavailable(Unavailable):
-    """Temporal could not be reached; the action did not happen and can be retried."""
+    """The case service could not take the action; the message says whether anything may have happened."""
 
 
-def _refusal(cause: BaseException | None) -> Exception:
-    """A validator's refusal as the taxonomy's error: input to correct (with its field), or the wrong moment."""
+def refusal(cause: BaseException | None) -> Exception:
+    """A validator's refusal as the taxonomy's error: input to correct (with its field), not yours to do, or the wrong moment."""
     message = getattr(cause, "message", None) or str(cause)
-    if getattr(cause, "type", None) == "InvalidInput":
+    kind = getattr(cause, "type", None)
+    if kind == "InvalidInput":
         details = list(getattr(cause, "details", None) or [])
         field = str(details[0]) if details else "request"
         return Invalid(message, {field: message})
+    if kind == "NotAllowed":
+        return Forbidden(message)
     return ActionRejected(message)
 
 
 def _translate(error: RPCError) -> Exception:
-    if error.status == RPCStatusCode.NOT_FOUND or "already completed" in str(error).lower() or "completed workflow" in str(error).lower():
-        return ActionRejected("This case is already over; nothing more can be done on it.")
-    return LifecycleUnavailable("The case service is not reachable right now. Please try again in a moment.")
+    text = str(error).lower()
+    if error.status == RPCStatusCode.NOT_FOUND or "already completed" in text or "completed workflow" in text:
+        return ActionRejected(CASE_OVER)
+    if error.status == RPCStatusCode.DEADLINE_EXCEEDED:
+        return LifecycleUnavailable(NOT_CONFIRMED)
+    return LifecycleUnavailable(UNREACHABLE)
 
 
-async def run_update(client: Client, settings: Settings, case_id: int, update, argument: Any, update_id: str | None = None) -> Any:
-    handle = client.get_workflow_handle(settings.workflow_id(case_id))
+async def run_update(ctx: AppContext, case_id: int, update, argument: Any, update_id: str | None = None) -> Any:
+    """Send the action to the case's workflow and return its answer (the new state, or None for an older case)."""
+    if not await ctx.workers_present():
+        raise LifecycleUnavailable(PAUSED)
+    client = await ctx.temporal.client()
+    handle = client.get_workflow_handle(ctx.settings.workflow_id(case_id))
     try:
-        return await handle.execute_update(update, argument, id=update_id)
+        return await handle.execute_update(update, argument, id=update_id, rpc_timeout=ctx.settings.action_timeout)
     except WorkflowUpdateFailedError as error:
-        raise _refusal(error.cause) from error
+        raise refusal(error.cause) from error
+    except WorkflowUpdateRPCTimeoutOrCancelledError as error:
+        # Sent, and not answered in time: it may yet be applied (once) when its workflow runs again.
+        raise LifecycleUnavailable(NOT_CONFIRMED) from error
     except RPCError as error:
         raise _translate(error) from error
-
-
-async def case_status(client: Client, settings: Settings, case_id: int) -> CaseStatus:
-    try:
-        return await client.get_workflow_handle(settings.workflow_id(case_id)).query(CaseWorkflow.status)
-    except RPCError as error:
-        raise LifecycleUnavailable("The case service is not reachable right now. Please try again in a moment.") from error
-
-
-async def case_ballots(client: Client, settings: Settings, case_id: int) -> list[BallotView]:
-    try:
-        return await client.get_workflow_handle(settings.workflow_id(case_id)).query(CaseWorkflow.ballots)
-    except RPCError as error:
-        raise LifecycleUnavailable("The case service is not reachable right now. Please try again in a moment.") from error
-
-
-async def ballot_of(client: Client, settings: Settings, case_id: int, party_id: int) -> BallotView | None:
-    try:
-        return await client.get_workflow_handle(settings.workflow_id(case_id)).query(CaseWorkflow.ballot_of, party_id)
-    except RPCError as error:
-        raise LifecycleUnavailable("The case service is not reachable right now. Please try again in a moment.") from error

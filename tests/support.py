@@ -13,7 +13,7 @@ from core.db.session import transaction
 from features.cases.roster import PartyContact, RequestToMediate, file_case
 from core.settings import Settings
 from workflows.case import CaseWorkflow
-from workflows.types import CaseStatus
+from core.case_state import CaseState
 
 
 @dataclass
@@ -77,7 +77,7 @@ def handle(client: Client, settings: Settings, case_id: int) -> WorkflowHandle:
     return client.get_workflow_handle_for(CaseWorkflow.run, settings.workflow_id(case_id))
 
 
-async def status(client: Client, settings: Settings, case_id: int) -> CaseStatus:
+async def status(client: Client, settings: Settings, case_id: int) -> CaseState:
     return await handle(client, settings, case_id).query(CaseWorkflow.status)
 
 
@@ -93,7 +93,7 @@ async def eventually(check, timeout: float = 15.0):
         await asyncio.sleep(0.05)
 
 
-async def wait_for_stage(client: Client, settings: Settings, case_id: int, stage: str) -> CaseStatus:
+async def wait_for_stage(client: Client, settings: Settings, case_id: int, stage: str) -> CaseState:
     async def check():
         current = await status(client, settings, case_id)
         return current if current.stage == stage else None

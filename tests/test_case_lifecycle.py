@@ -300,8 +300,8 @@ async def test_staff_extend_then_close_round_early(time_skipping_env, sessions, 
     first = await accept_intake(env, settings, case_id, center.staff.id, [m1, m2, m3])
     wf = handle(env.client, settings, case_id)
     assert "positive amount" in await rejection(wf.execute_update(CaseWorkflow.extend_ranking, DeadlineExtension(actor_id=center.staff.id, extra_seconds=0)))
-    new_deadline = await wf.execute_update(CaseWorkflow.extend_ranking, DeadlineExtension(actor_id=center.staff.id, extra_seconds=3 * 86400))
-    assert (await status(env.client, settings, case_id)).stage_deadline == new_deadline > first.stage_deadline
+    extended = await wf.execute_update(CaseWorkflow.extend_ranking, DeadlineExtension(actor_id=center.staff.id, extra_seconds=3 * 86400))
+    assert (await status(env.client, settings, case_id)).stage_deadline == extended.stage_deadline > first.stage_deadline
 
     await env.sleep(timedelta(days=8))
     assert (await status(env.client, settings, case_id)).stage == "ranking"

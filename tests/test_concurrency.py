@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from core.db.models import BallotRecord, MediatorProfile, Participant, Person
 from core.db.session import transaction
 from features.cases.roster import PartyContact, RequestToMediate, file_case
-from features.lifecycle import case_status
+from tests.support import status as case_status
 from tests.support import eventually, handle, wait_for_stage
 from tests.web_support import PASSWORD
 from workflows.case import CaseWorkflow

@@ -7,6 +7,7 @@ they leave in order and a long email outage never holds up a deadline.
 """
 
 import asyncio
+import dataclasses
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -17,24 +18,20 @@ with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
     from activities.types import BallotAudit, Notification, PanelRequest, RetentionRecord, StageRecord
     from workflows.tally import Ballot, InvalidBallot, tally, validate_ballot
+    from core.case_state import CaseState, ConflictAttempt, PartyProgress, TallyResult, TimelineEntry
     from workflows.types import (
         BallotView,
         CaseClosure,
         CaseInput,
-        CaseStatus,
-        ConflictAttempt,
         ConflictDecision,
         DeadlineExtension,
         IntakeDecision,
         MediatorMilestone,
         NewPanel,
-        PartyProgress,
         RankingReceipt,
         RankingSubmission,
         RosterParty,
         StaffAction,
-        TallyResult,
-        TimelineEntry,
     )
     from core.stages import FINAL_STAGES, OUTCOMES, STAGE_LABELS, Stage
 
@@ -48,6 +45,14 @@ EMAIL_ACTIVITY = {
 }
 
 
+# The state every page reads is written by the workflow itself, as a local activity, each write with a version
+# that only grows; Updates answer once the state they led to is written. Cases started earlier keep the mirror.
+PUBLISH_ACTIVITY = {
+    "start_to_close_timeout": timedelta(seconds=10),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=10)),
+}
+
+READ_MODEL_PATCH = "state-published-by-the-workflow"
 RETENTION_PATCH = "retention-timer"
 LOCAL_BALLOT_AUDIT_PATCH = "ballot-audit-local-activity"
 INVITATION_FIRST_PATCH = "ranking-invitation-before-stage-record"
@@ -75,6 +80,7 @@ class CaseWorkflow:
         self._timers = input.timers
         self._parties: dict[int, RosterParty] = {p.person_id: p for p in input.parties}
         self._stage = Stage.INTAKE_REVIEW
+        self._stage_since: datetime | None = None
         self._deadline: datetime | None = None
         self._deadline_version = 0
         self._round = 0
@@ -103,29 +109,46 @@ class CaseWorkflow:
         self._lifecycle_over = False
         self._retention_due: datetime | None = None
         self._records_purged = False
+        # The published state: every visible change bumps the version; the publisher writes the newest one.
+        self._read_model = False
+        self._version = 0
+        self._published = 0
+        self._finished = False
+        # False while the lifecycle waits for people or time: an Update's effects have then all been applied.
+        self._lifecycle_busy = True
 
     @workflow.run
     async def run(self, input: CaseInput) -> str:
+        self._read_model = workflow.patched(READ_MODEL_PATCH)
+        self._stage_since = workflow.now()
         mail_queue = asyncio.create_task(self._deliver_emails())
+        publisher = asyncio.create_task(self._publish_states()) if self._read_model else None
         self._log("filed", f"Request to Mediate filed for {input.property_address}")
         try:
             await self._lifecycle()
         except CaseWithdrawn:
             await self._finish_withdrawal()
+        self._lifecycle_busy = False
         self._lifecycle_over = True
         await mail_queue
         await workflow.wait_condition(workflow.all_handlers_finished)
         # Cases that finished before retention existed replay without it (their history has no marker).
         if self._stage in (Stage.CLOSED, Stage.WITHDRAWN) and workflow.patched(RETENTION_PATCH):
             await self._retain_then_purge()
+        self._finished = True
+        if publisher is not None:
+            await publisher
         return str(self._stage)
 
     async def _retain_then_purge(self) -> None:
         due = workflow.now() + timedelta(seconds=self._timers.retention_seconds)
         self._retention_due = due
-        await workflow.execute_activity_method(
-            CaseActivities.record_retention, RetentionRecord(case_id=self._case.case_id, due_at=due.isoformat()), **DATABASE_ACTIVITY
-        )
+        if self._read_model:
+            self._changed()
+        else:
+            await workflow.execute_activity_method(
+                CaseActivities.record_retention, RetentionRecord(case_id=self._case.case_id, due_at=due.isoformat()), **DATABASE_ACTIVITY
+            )
         await workflow.sleep(due - workflow.now())
         await workflow.execute_activity_method(CaseActivities.purge_case_records, self._case.case_id, **DATABASE_ACTIVITY)
         self._records_purged = True
@@ -139,7 +162,7 @@ class CaseWorkflow:
         await self._wait(lambda: self._intake is not None)
         assert self._intake is not None
         if not self._intake.accept:
-            self._stage = Stage.REJECTED
+            self._enter(Stage.REJECTED)
             self._note = self._intake.reason
             self._log("intake_rejected", self._intake.reason)
             await self._record()
@@ -162,7 +185,7 @@ class CaseWorkflow:
         self._mediator = mediator
         self._candidate = None
         self._deadline = None
-        self._stage = Stage.ACCEPTED
+        self._enter(Stage.ACCEPTED)
         self._log("mediator_accepted", "", mediator)
         await self._record()
         self._notify("mediator_accepted", all_participants=True, details={"mediator_id": str(mediator)})
@@ -172,10 +195,10 @@ class CaseWorkflow:
             if self._milestone_pending:
                 self._milestone_pending = False
                 if self._mediation_scheduled:
-                    self._stage = Stage.SCHEDULED
+                    self._enter(Stage.SCHEDULED)
                 await self._record()
 
-        self._stage = Stage.CLOSED
+        self._enter(Stage.CLOSED)
         self._outcome = self._closure.outcome
         self._note = self._closure.note
         self._log("closed", self._closure.outcome.replace("_", " "), self._closure.actor_id)
@@ -190,7 +213,7 @@ class CaseWorkflow:
         self._tally = None
         started = workflow.now()
         self._deadline = started + timedelta(seconds=self._timers.ranking_window_seconds)
-        self._stage = Stage.RANKING
+        self._enter(Stage.RANKING)
         self._log("ranking_opened", f"Round {self._round}: panel of {len(panel)} mediators")
         # A ballot may arrive the moment the stage is ranking, and the parties' invitation must leave before
         # the center's "ranking received": queue it before anything awaits (cases started earlier keep the old order).
@@ -256,7 +279,7 @@ class CaseWorkflow:
                 mediator_id=candidate, ranking_round=self._round, started_at=started.isoformat(), deadline=self._deadline.isoformat()
             )
             self._attempts.append(attempt)
-            self._stage = Stage.CONFLICT_CHECK
+            self._enter(Stage.CONFLICT_CHECK)
             self._log("conflict_check_started", "", candidate)
             await self._record()
             self._notify("conflict_check_request", recipients=[candidate])
@@ -289,7 +312,7 @@ class CaseWorkflow:
         return None
 
     async def _await_new_panel(self, why: str) -> None:
-        self._stage = Stage.AWAITING_NEW_PANEL
+        self._enter(Stage.AWAITING_NEW_PANEL)
         self._deadline = None
         self._new_panel = None
         self._note = why
@@ -305,7 +328,7 @@ class CaseWorkflow:
         for attempt in self._attempts:
             if attempt.outcome == "pending":
                 attempt.outcome = "withdrawn"
-        self._stage = Stage.WITHDRAWN
+        self._enter(Stage.WITHDRAWN)
         self._outcome = "withdrawn"
         self._deadline = None
         self._candidate = None
@@ -318,11 +341,15 @@ class CaseWorkflow:
 
     async def _wait(self, condition, timeout: timedelta | None = None) -> bool:
         """Wait for the condition; False on timeout. Withdrawal interrupts any wait."""
+        self._lifecycle_busy = False
         try:
             await workflow.wait_condition(lambda: self._withdrawal is not None or condition(), timeout=timeout)
         except asyncio.TimeoutError:
             if self._withdrawal is None:
+                self._lifecycle_busy = True
                 return False
+        finally:
+            self._lifecycle_busy = True
         if self._withdrawal is not None:
             raise CaseWithdrawn()
         return True
@@ -345,7 +372,36 @@ class CaseWorkflow:
             **DATABASE_ACTIVITY,
         )
 
+    def _enter(self, stage: Stage) -> None:
+        self._stage = stage
+        self._stage_since = workflow.now()
+
+    def _changed(self) -> None:
+        self._version += 1
+
+    async def _publish_states(self) -> None:
+        """Write the case's state whenever it changes, newest version first; runs until the workflow ends."""
+        while True:
+            await workflow.wait_condition(lambda: self._version > self._published or self._finished)
+            if self._version <= self._published:
+                return
+            version = self._version
+            await workflow.execute_local_activity_method(CaseActivities.publish_state, self._state(version), **PUBLISH_ACTIVITY)
+            self._published = version
+
+    async def _settled(self) -> CaseState | None:
+        """What an Update answers: the state once the lifecycle has acted on it and that state is in the database,
+        so the page the person sees next already shows it. Cases on the older mirror answer nothing."""
+        if not self._read_model:
+            return None
+        self._changed()
+        await workflow.wait_condition(lambda: not self._lifecycle_busy and self._published >= self._version)
+        return self._state(self._published)
+
     async def _record(self) -> None:
+        if self._read_model:
+            self._changed()
+            return
         await workflow.execute_activity_method(
             CaseActivities.record_stage,
             StageRecord(
@@ -402,6 +458,7 @@ class CaseWorkflow:
         if actor is not None:
             entry.detail = f"{detail} [person {actor}]".strip()
         self._timeline.append(entry)
+        self._changed()
 
     def _require_stage(self, *stages: Stage, message: str) -> None:
         if self._stage not in stages:
@@ -410,9 +467,9 @@ class CaseWorkflow:
     # ---- updates: intake -----------------------------------------------------------------------
 
     @workflow.update
-    async def review_intake(self, decision: IntakeDecision) -> str:
+    async def review_intake(self, decision: IntakeDecision) -> CaseState | None:
         self._intake = decision
-        return "accepted" if decision.accept else "rejected"
+        return await self._settled()
 
     @review_intake.validator
     def _validate_review_intake(self, decision: IntakeDecision) -> None:
@@ -461,21 +518,25 @@ class CaseWorkflow:
                 submitted_at=now,
                 submission_key=f"{workflow.info().workflow_id}/ballot-{self._email_seq:05d}",
             )
+            received = {"party_id": str(submission.party_id), "revision": "yes" if previous else ""}
+            # With the published state the lifecycle no longer waits on a write of its own, so the last ballot's
+            # tally (and its conflict-check request) would overtake this notice: queue it before awaiting anything.
+            if self._read_model:
+                self._notify("ballot_received", to_center=True, details=received)
             # The party waits for this write; as a local activity it costs no extra round trips to the server.
             if workflow.patched(LOCAL_BALLOT_AUDIT_PATCH):
                 await workflow.execute_local_activity_method(CaseActivities.record_ballot, audit, **DATABASE_ACTIVITY)
             else:
                 await workflow.execute_activity_method(CaseActivities.record_ballot, audit, **DATABASE_ACTIVITY)
-            self._notify(
-                "ballot_received",
-                to_center=True,
-                details={"party_id": str(submission.party_id), "revision": "yes" if previous else ""},
-            )
+            if not self._read_model:
+                self._notify("ballot_received", to_center=True, details=received)
+        waiting_for = [pid for pid in self._parties if pid not in self._ballots]
         return RankingReceipt(
             ranking_round=ranking_round,
             revision=previous is not None,
             unchanged=unchanged,
-            waiting_for=[pid for pid in self._parties if pid not in self._ballots],
+            waiting_for=waiting_for,
+            state=await self._settled(),
         )
 
     @submit_ranking.validator
@@ -503,13 +564,13 @@ class CaseWorkflow:
             raise rejected(str(error)) from None
 
     @workflow.update
-    async def extend_ranking(self, extension: DeadlineExtension) -> str:
+    async def extend_ranking(self, extension: DeadlineExtension) -> CaseState | None:
         assert self._deadline is not None
         self._deadline += timedelta(seconds=extension.extra_seconds)
         self._deadline_version += 1
         self._log("ranking_extended", f"New deadline {self._deadline.isoformat()}", extension.actor_id)
         await self._record()
-        return self._deadline.isoformat()
+        return await self._settled()
 
     @extend_ranking.validator
     def _validate_extend_ranking(self, extension: DeadlineExtension) -> None:
@@ -518,9 +579,10 @@ class CaseWorkflow:
             raise rejected("Extend the deadline by a positive amount of time.")
 
     @workflow.update
-    def close_ranking(self, action: StaffAction) -> None:
+    async def close_ranking(self, action: StaffAction) -> CaseState | None:
         self._close_round_early = True
         self._log("ranking_closed_early", action.reason, action.actor_id)
+        return await self._settled()
 
     @close_ranking.validator
     def _validate_close_ranking(self, action: StaffAction) -> None:
@@ -531,9 +593,9 @@ class CaseWorkflow:
     # ---- updates: conflict check and panels ----------------------------------------------------
 
     @workflow.update
-    def decide_conflict(self, decision: ConflictDecision) -> str:
+    async def decide_conflict(self, decision: ConflictDecision) -> CaseState | None:
         self._conflict_decision = decision
-        return "accepted" if decision.accept else "declined"
+        return await self._settled()
 
     @decide_conflict.validator
     def _validate_decide_conflict(self, decision: ConflictDecision) -> None:
@@ -546,8 +608,9 @@ class CaseWorkflow:
             raise rejected("Say briefly why you must decline (the nature of the conflict).")
 
     @workflow.update
-    def propose_new_panel(self, panel: NewPanel) -> None:
+    async def propose_new_panel(self, panel: NewPanel) -> CaseState | None:
         self._new_panel = panel
+        return await self._settled()
 
     @propose_new_panel.validator
     def _validate_propose_new_panel(self, panel: NewPanel) -> None:
@@ -557,12 +620,13 @@ class CaseWorkflow:
         self._check_panel(panel.panel)
 
     @workflow.update
-    async def set_roster(self, parties: list[RosterParty]) -> None:
+    async def set_roster(self, parties: list[RosterParty]) -> CaseState | None:
         added = {p.person_id: p for p in parties if p.person_id not in self._parties}
         self._parties = {p.person_id: p for p in parties}
         self._log("roster_changed", f"{len(parties)} parties")
         if self._stage == Stage.RANKING and added:
             self._notify("ranking_request", recipients=self._ranking_audience(added))
+        return await self._settled()
 
     @set_roster.validator
     def _validate_set_roster(self, parties: list[RosterParty]) -> None:
@@ -581,10 +645,11 @@ class CaseWorkflow:
             raise rejected("Only the case's mediator or center staff can do this.")
 
     @workflow.update
-    def record_fee_deposit(self, milestone: MediatorMilestone) -> None:
+    async def record_fee_deposit(self, milestone: MediatorMilestone) -> CaseState | None:
         self._fee_deposit_collected = True
         self._milestone_pending = True
         self._log("fee_deposit_collected", "", milestone.actor_id)
+        return await self._settled()
 
     @record_fee_deposit.validator
     def _validate_record_fee_deposit(self, milestone: MediatorMilestone) -> None:
@@ -594,10 +659,11 @@ class CaseWorkflow:
             raise rejected("The fee deposit is already recorded as collected.")
 
     @workflow.update
-    def record_scheduled(self, milestone: MediatorMilestone) -> None:
+    async def record_scheduled(self, milestone: MediatorMilestone) -> CaseState | None:
         self._mediation_scheduled = True
         self._milestone_pending = True
         self._log("mediation_scheduled", "", milestone.actor_id)
+        return await self._settled()
 
     @record_scheduled.validator
     def _validate_record_scheduled(self, milestone: MediatorMilestone) -> None:
@@ -605,8 +671,9 @@ class CaseWorkflow:
         self._check_mediator_or_staff(milestone)
 
     @workflow.update
-    def close_case(self, closure: CaseClosure) -> None:
+    async def close_case(self, closure: CaseClosure) -> CaseState | None:
         self._closure = closure
+        return await self._settled()
 
     @close_case.validator
     def _validate_close_case(self, closure: CaseClosure) -> None:
@@ -618,8 +685,9 @@ class CaseWorkflow:
             raise rejected(f"The outcome must be one of: {', '.join(o.replace('_', ' ') for o in OUTCOMES)}.")
 
     @workflow.update
-    def withdraw(self, action: StaffAction) -> None:
+    async def withdraw(self, action: StaffAction) -> CaseState | None:
         self._withdrawal = action
+        return await self._settled()
 
     @withdraw.validator
     def _validate_withdraw(self, action: StaffAction) -> None:
@@ -630,10 +698,8 @@ class CaseWorkflow:
 
     # ---- queries -------------------------------------------------------------------------------
 
-    @workflow.query
-    def status(self) -> CaseStatus:
-        """The full lifecycle status, without individual ballots (those are for staff: see `ballots`)."""
-        return CaseStatus(
+    def _state(self, version: int) -> CaseState:
+        return CaseState(
             case_id=self._case.case_id,
             stage=str(self._stage),
             stage_label=STAGE_LABELS[self._stage],
@@ -649,7 +715,7 @@ class CaseWorkflow:
             candidate_mediator_id=self._candidate,
             mediator_id=self._mediator,
             tried_mediator_ids=list(self._tried),
-            conflict_attempts=list(self._attempts),
+            conflict_attempts=[dataclasses.replace(a) for a in self._attempts],
             fee_deposit_collected=self._fee_deposit_collected,
             mediation_scheduled=self._mediation_scheduled,
             outcome=self._outcome,
@@ -657,7 +723,15 @@ class CaseWorkflow:
             timeline=list(self._timeline),
             retention_due_at=self._retention_due.isoformat() if self._retention_due else None,
             records_purged=self._records_purged,
+            version=version,
+            stage_since=self._stage_since.isoformat() if self._stage_since else None,
         )
+
+    @workflow.query
+    def status(self) -> CaseState:
+        """The full lifecycle state, without individual ballots (those are for staff: see `ballots`).
+        Pages read the published copy in the database; this is for the staff console's live view and for tests."""
+        return self._state(self._version)
 
     @workflow.query
     def ballots(self) -> list[BallotView]:

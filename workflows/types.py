@@ -7,6 +7,7 @@ Durations are whole seconds because they travel through the default data convert
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from core.case_state import CaseState
 from core.settings import Settings
 
 
@@ -77,6 +78,8 @@ class RankingReceipt:
     revision: bool
     unchanged: bool
     waiting_for: list[int]
+    # The case as it stands once the ballot is counted (None for cases started before the state was published).
+    state: CaseState | None = None
 
 
 @dataclass
@@ -116,66 +119,6 @@ class CaseClosure:
     outcome: str
     is_staff: bool = False
     note: str = ""
-
-
-@dataclass
-class TimelineEntry:
-    at: str
-    event: str
-    detail: str = ""
-
-
-@dataclass
-class ConflictAttempt:
-    mediator_id: int
-    ranking_round: int
-    started_at: str
-    deadline: str
-    outcome: str = "pending"  # pending, accepted, declined, timed_out, withdrawn
-    reason: str = ""
-
-
-@dataclass
-class TallyResult:
-    ranking_round: int
-    order: list[int]
-    selected: int | None
-    # Exact scores as "p/q" strings, survivors only.
-    scores: dict[str, str]
-    eliminated: list[int]
-    ballots_counted: int
-
-
-@dataclass
-class PartyProgress:
-    person_id: int
-    side: str
-    representative_ids: list[int]
-    submitted: bool
-
-
-@dataclass
-class CaseStatus:
-    case_id: int
-    stage: str
-    stage_label: str
-    stage_deadline: str | None
-    ranking_round: int
-    panel: list[int]
-    parties: list[PartyProgress]
-    tally: TallyResult | None
-    tally_history: list[TallyResult]
-    candidate_mediator_id: int | None
-    mediator_id: int | None
-    tried_mediator_ids: list[int]
-    conflict_attempts: list[ConflictAttempt]
-    fee_deposit_collected: bool
-    mediation_scheduled: bool
-    outcome: str | None
-    note: str
-    timeline: list[TimelineEntry]
-    retention_due_at: str | None = None
-    records_purged: bool = False
 
 
 @dataclass

@@ -30,8 +30,8 @@ from core.case_facts import case_titles
 from features.cases.next_steps import next_steps
 from features.cases.roster import DISPUTE_BASES, DISPUTE_VALUES, PartyContact
 from features.cases.filing import MAX_OTHER_PARTIES, FilingForm, FilingProblem, file_request
-from features.lifecycle import case_status
-from workflows.types import CaseStatus
+from features.cases.state import case_state
+from core.case_state import CaseState
 
 router = APIRouter(prefix="/api/v1")
 
@@ -236,9 +236,10 @@ class CaseDetail(BaseModel):
     fee_deposit_collected: bool
     mediation_scheduled: bool
     outcome: str | None
+    changes_paused: bool = Field(description="True while no worker serves the cases: reading works, actions answer 503")
 
 
-async def _detail(db, case: Case, status: CaseStatus, steps: list) -> CaseDetail:
+async def _detail(db, case: Case, status: CaseState, steps: list, paused: bool) -> CaseDetail:
     mediator = await db.get(Person, status.mediator_id) if status.mediator_id else None
     return CaseDetail(
         id=case.id,
@@ -252,14 +253,15 @@ async def _detail(db, case: Case, status: CaseStatus, steps: list) -> CaseDetail
         fee_deposit_collected=status.fee_deposit_collected,
         mediation_scheduled=status.mediation_scheduled,
         outcome=status.outcome,
+        changes_paused=paused,
     )
 
 
 @router.get("/cases/{case_id}", tags=["cases"], summary="Case Home", response_model=CaseDetail, responses=problems(401, 404, 503))
 async def case_home(ctx: Ctx, db: Db, access: CaseInView) -> CaseDetail:
-    status = await case_status(await ctx.temporal.client(), ctx.settings, access.case.id)
+    status = await case_state(db, access.case)
     steps = next_steps(status, access.viewer.id, access.is_staff, access.represented_party_ids, {p.role for p in access.roles})
-    return await _detail(db, access.case, status, steps)
+    return await _detail(db, access.case, status, steps, not await ctx.workers_present())
 
 
 # ---- the mediator ------------------------------------------------------------------------------
@@ -321,7 +323,7 @@ class MediatorState(BaseModel):
     outcome: str | None
 
 
-def _state(status: CaseStatus) -> MediatorState:
+def _state(status: CaseState) -> MediatorState:
     return MediatorState(
         case_id=status.case_id,
         stage=status.stage,

@@ -11,7 +11,7 @@ from features.calendar.service import case_events
 from core.case_facts import case_titles
 from features.cases.next_steps import NO_ACTION, next_steps
 from features.cases.filing import FilingForm, FilingProblem, file_request
-from features.lifecycle import case_status
+from features.cases.state import case_state
 from features.cases.messages import case_messages
 from features.cases.roster import DISPUTE_BASES, DISPUTE_VALUES
 
@@ -53,7 +53,7 @@ async def file_case_form(request: Request, ctx: Ctx, db: Db, viewer: CurrentView
 
 @router.get("/cases/{case_id}", include_in_schema=False)
 async def case_home(request: Request, ctx: Ctx, db: Db, access: CaseInView):
-    status = await case_status(await ctx.temporal.client(), ctx.settings, access.case.id)
+    status = await case_state(db, access.case)
     steps = next_steps(status, access.viewer.id, access.is_staff, access.represented_party_ids, {p.role for p in access.roles})
     people = {p.id: p for p in (await db.execute(select(Person).where(Person.id.in_([status.mediator_id or -1])))).scalars()}
     titles = await case_titles(db, [access.case.id])

@@ -13,7 +13,8 @@ from features.staff import console
 from features.lifecycle import ActionRejected
 from features.staff.participants import ADDABLE_ROLES, REPRESENTATIVE_KINDS, SIDES, ParticipantForm, add_participant, remove_participant
 from features.staff.console import MediatorForm, MediatorProblem, StaffProblem
-from workflows.types import BallotView, CaseStatus
+from core.case_state import CaseState
+from workflows.types import BallotView
 from core.errors import Invalid
 from core.inputs import Id, is_id
 from core.stages import FINAL_STAGES
@@ -295,7 +296,7 @@ class CaseDetailOut(BaseModel):
     title: str
     request: RequestToMediateOut
     participants: list[ParticipantOut]
-    status: CaseStatus = Field(description="The live workflow status (the `status` Query).")
+    status: CaseState = Field(description="The case as its workflow last published it.")
     ballots: list[BallotView] = Field(description="Each party's ballot in the current round; staff only.")
     ballot_audit: list[BallotAuditOut] = Field(description="Every ballot as submitted, revisions included, all rounds.")
     names: dict[int, str] = Field(description="Full names of every person the ids above refer to.")

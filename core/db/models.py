@@ -80,6 +80,11 @@ class Case(Base):
     mediation_scheduled: Mapped[bool] = mapped_column(Boolean, default=False)
     outcome: Mapped[str | None] = mapped_column(String(40), nullable=True)
     stage_note: Mapped[str] = mapped_column(Text, default="")
+    # The whole state as the workflow last published it (core/case_state.py), and that publication's version:
+    # a write carrying an older version is ignored, so what pages read never goes back.
+    state: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    state_version: Mapped[int] = mapped_column(Integer, default=0)
+    stage_since: Mapped[datetime | None] = mapped_column(nullable=True)
     # Set by the mediator; until then the Discussions tab says they are not open yet.
     discussions_open: Mapped[bool] = mapped_column(Boolean, default=False)
     # When a closed case's records are deleted (the workflow's retention timer), and when that happened.
@@ -191,6 +196,19 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class WorkerPresence(Base):
+    """Each worker process says it is alive every few seconds, so the web can tell when changes must pause."""
+
+    __tablename__ = "worker_presence"
+
+    worker_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    task_queue: Mapped[str] = mapped_column(String(200), index=True)
+    host: Mapped[str] = mapped_column(String(200), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Message(Base):

@@ -20,7 +20,7 @@ from core.db.models import Case, CalendarEvent, Participant, Person
 from notifications.sender import OutgoingEmail
 from features.accounts.emails import deliver_stored_email
 from core.case_facts import case_titles
-from features.lifecycle import ActionRejected, case_status, run_update
+from features.lifecycle import run_update
 from workflows.case import CaseWorkflow
 from workflows.types import MediatorMilestone
 from core.stages import FINAL_STAGES, Stage
@@ -199,7 +199,7 @@ async def save_event(ctx: AppContext, db: AsyncSession, case: Case, person: Pers
     values = clean(draft)
     if values.is_mediation and not (event is not None and event.is_mediation):
         # Before anything is written: if the workflow refuses, the event is not saved either.
-        await _schedule_mediation(ctx, case.id, person)
+        await _schedule_mediation(ctx, case, person)
 
     if event is None:
         event = CalendarEvent(case_id=case.id, created_by_id=person.id, sequence=0)
@@ -215,16 +215,11 @@ async def save_event(ctx: AppContext, db: AsyncSession, case: Case, person: Pers
     return event
 
 
-async def _schedule_mediation(ctx: AppContext, case_id: int, person: Person) -> None:
-    client = await ctx.temporal.client()
-    try:
-        await run_update(client, ctx.settings, case_id, CaseWorkflow.record_scheduled, MediatorMilestone(actor_id=person.id, is_staff=person.is_staff))
-    except ActionRejected:
-        # Already scheduled (a second Mediation session, or one moved to another day): keep the event.
-        status = await case_status(client, ctx.settings, case_id)
-        if status.mediation_scheduled or status.stage == Stage.SCHEDULED:
-            return
-        raise
+async def _schedule_mediation(ctx: AppContext, case: Case, person: Person) -> None:
+    # A second Mediation session, or one moved to another day, leaves the case scheduled as it is.
+    if case.mediation_scheduled or case.stage == Stage.SCHEDULED:
+        return
+    await run_update(ctx, case.id, CaseWorkflow.record_scheduled, MediatorMilestone(actor_id=person.id, is_staff=person.is_staff))
 
 
 async def _announce(ctx: AppContext, db: AsyncSession, case: Case, event: CalendarEvent, actor: Person, change: str) -> None:

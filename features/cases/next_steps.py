@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from workflows.types import CaseStatus
+from core.case_state import CaseState
 
 
 @dataclass
@@ -14,7 +14,7 @@ class NextStep:
 NO_ACTION = "There is no action required at your end."
 
 
-def next_steps(status: CaseStatus, viewer_id: int, is_staff: bool, acts_for: list[int], roles: set[str]) -> list[NextStep]:
+def next_steps(status: CaseState, viewer_id: int, is_staff: bool, acts_for: list[int], roles: set[str]) -> list[NextStep]:
     case = status.case_id
     steps: list[NextStep] = []
     if status.stage == "ranking" and acts_for:

@@ -60,6 +60,11 @@ async def person_for_email(session: AsyncSession, email: str, full_name: str, us
 
 async def roster_for(session: AsyncSession, case_id: int) -> list[RosterParty]:
     rows = (await session.execute(select(Participant).where(Participant.case_id == case_id).order_by(Participant.id))).scalars().all()
+    return roster_of(list(rows))
+
+
+def roster_of(rows: list[Participant]) -> list[RosterParty]:
+    """The parties (and who may rank for each) that these participant rows make, as the workflow holds them."""
     parties = {p.person_id: RosterParty(person_id=p.person_id, side=p.side or "initiating") for p in rows if p.role == "party"}
     for p in rows:
         if p.role == "representative" and p.represents_id in parties:

@@ -4,8 +4,6 @@ Who may see what is decided here from the workflow's status (the source of truth
 database mirror, which an activity writes a moment later. The pages and the JSON API both call these.
 """
 
-import asyncio
-import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -14,17 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from features.context import AppContext
 from core.db.models import Case, Participant, Person
 from core.case_facts import case_titles
-from features.lifecycle import case_status, run_update
+from features.cases.state import case_state, state_after
+from features.lifecycle import run_update
 from workflows.case import CaseWorkflow
-from workflows.types import CaseClosure, CaseStatus, ConflictDecision, MediatorMilestone
+from core.case_state import CaseState
+from workflows.types import CaseClosure, ConflictDecision, MediatorMilestone
 from core.stages import OUTCOMES, Stage
 
 MAX_REASON = 2000
 MAX_NOTE = 5000
 OUTCOME_LABELS = {"settled": "Settled", "not_settled": "Not settled", "withdrawn": "Withdrawn"}
-# Accepting makes the mediator a participant, which an activity records just after the workflow moves on;
-# waiting this long for it lets the answer land on a Case Home the mediator can already open.
-MIRROR_WAIT_SECONDS = 10.0
 
 
 class CaseHidden(Exception):
@@ -55,7 +52,7 @@ class CaseBrief:
     case: Case
     title: str
     parties: list[PartyLine]
-    status: CaseStatus
+    status: CaseState
 
 
 async def _parties(db: AsyncSession, case_id: int, with_contact: bool) -> list[PartyLine]:
@@ -81,26 +78,26 @@ async def _parties(db: AsyncSession, case_id: int, with_contact: bool) -> list[P
     return list(parties.values())
 
 
-async def _brief(db: AsyncSession, case: Case, status: CaseStatus, with_contact: bool) -> CaseBrief:
+async def _brief(db: AsyncSession, case: Case, status: CaseState, with_contact: bool) -> CaseBrief:
     titles = await case_titles(db, [case.id])
     return CaseBrief(case=case, title=titles[case.id], parties=await _parties(db, case.id, with_contact), status=status)
 
 
-async def _case_and_status(ctx: AppContext, db: AsyncSession, case_id: int) -> tuple[Case, CaseStatus]:
+async def _case_and_status(ctx: AppContext, db: AsyncSession, case_id: int) -> tuple[Case, CaseState]:
     case = await db.get(Case, case_id)
     if case is None:
         raise CaseHidden()
-    return case, await case_status(await ctx.temporal.client(), ctx.settings, case_id)
+    return case, await case_state(db, case)
 
 
 # ---- the conflict check --------------------------------------------------------------------------
 
 
-def is_asked(status: CaseStatus, person_id: int) -> bool:
+def is_asked(status: CaseState, person_id: int) -> bool:
     return status.stage == Stage.CONFLICT_CHECK and status.candidate_mediator_id == person_id
 
 
-async def _asked(ctx: AppContext, db: AsyncSession, case_id: int, person: Person) -> tuple[Case, CaseStatus]:
+async def _asked(ctx: AppContext, db: AsyncSession, case_id: int, person: Person) -> tuple[Case, CaseState]:
     # Nobody else, not even staff, needs this: a mediator who was not selected must not learn about the case.
     case, status = await _case_and_status(ctx, db, case_id)
     if not is_asked(status, person.id):
@@ -114,7 +111,7 @@ async def conflict_check_brief(ctx: AppContext, db: AsyncSession, case_id: int, 
     return await _brief(db, case, status, with_contact=False)
 
 
-async def answer_conflict_check(ctx: AppContext, db: AsyncSession, case_id: int, person: Person, accept: bool, reason: str) -> CaseStatus:
+async def answer_conflict_check(ctx: AppContext, db: AsyncSession, case_id: int, person: Person, accept: bool, reason: str) -> CaseState:
     """Accept the case, or decline it for a conflict (with the reason). Returns the status after the answer."""
     await _asked(ctx, db, case_id, person)
     reason = reason.strip()
@@ -122,23 +119,9 @@ async def answer_conflict_check(ctx: AppContext, db: AsyncSession, case_id: int,
         raise InvalidAction("Say briefly why you must decline (the nature of the conflict).")
     if len(reason) > MAX_REASON:
         raise InvalidAction(f"Keep the reason under {MAX_REASON:,} characters.")
-    client = await ctx.temporal.client()
-    await run_update(client, ctx.settings, case_id, CaseWorkflow.decide_conflict, ConflictDecision(actor_id=person.id, accept=accept, reason=reason))
-    if accept:
-        await _await_mediator_mirror(ctx, case_id, person.id)
-    return await case_status(client, ctx.settings, case_id)
-
-
-async def _await_mediator_mirror(ctx: AppContext, case_id: int, mediator_id: int) -> None:
-    deadline = time.monotonic() + MIRROR_WAIT_SECONDS
-    while time.monotonic() < deadline:
-        async with ctx.sessions() as session:
-            found = await session.scalar(
-                select(Participant.id).where(Participant.case_id == case_id, Participant.person_id == mediator_id, Participant.role == "mediator")
-            )
-        if found is not None:
-            return
-        await asyncio.sleep(0.05)
+    case = await db.get(Case, case_id)
+    answer = await run_update(ctx, case_id, CaseWorkflow.decide_conflict, ConflictDecision(actor_id=person.id, accept=accept, reason=reason))
+    return await state_after(db, case, answer)
 
 
 async def is_participant(db: AsyncSession, case_id: int, person_id: int) -> bool:
@@ -159,30 +142,26 @@ async def mediator_brief(ctx: AppContext, db: AsyncSession, case_id: int, person
     return await _brief(db, case, status, with_contact=True)
 
 
-async def record_fee_deposit(ctx: AppContext, db: AsyncSession, case_id: int, person: Person) -> CaseStatus:
+async def record_fee_deposit(ctx: AppContext, db: AsyncSession, case_id: int, person: Person) -> CaseState:
     return await _milestone(ctx, db, case_id, person, CaseWorkflow.record_fee_deposit)
 
 
-async def record_scheduled(ctx: AppContext, db: AsyncSession, case_id: int, person: Person) -> CaseStatus:
+async def record_scheduled(ctx: AppContext, db: AsyncSession, case_id: int, person: Person) -> CaseState:
     return await _milestone(ctx, db, case_id, person, CaseWorkflow.record_scheduled)
 
 
-async def _milestone(ctx: AppContext, db: AsyncSession, case_id: int, person: Person, update) -> CaseStatus:
-    await mediator_brief(ctx, db, case_id, person)
-    client = await ctx.temporal.client()
-    await run_update(client, ctx.settings, case_id, update, MediatorMilestone(actor_id=person.id, is_staff=person.is_staff))
-    return await case_status(client, ctx.settings, case_id)
+async def _milestone(ctx: AppContext, db: AsyncSession, case_id: int, person: Person, update) -> CaseState:
+    brief = await mediator_brief(ctx, db, case_id, person)
+    answer = await run_update(ctx, case_id, update, MediatorMilestone(actor_id=person.id, is_staff=person.is_staff))
+    return await state_after(db, brief.case, answer)
 
 
-async def close_case(ctx: AppContext, db: AsyncSession, case_id: int, person: Person, outcome: str, note: str) -> CaseStatus:
-    await mediator_brief(ctx, db, case_id, person)
+async def close_case(ctx: AppContext, db: AsyncSession, case_id: int, person: Person, outcome: str, note: str) -> CaseState:
+    brief = await mediator_brief(ctx, db, case_id, person)
     note = note.strip()
     if outcome not in OUTCOMES:
         raise InvalidAction("Choose the outcome: settled, not settled or withdrawn.")
     if len(note) > MAX_NOTE:
         raise InvalidAction(f"Keep the note under {MAX_NOTE:,} characters.")
-    client = await ctx.temporal.client()
-    await run_update(
-        client, ctx.settings, case_id, CaseWorkflow.close_case, CaseClosure(actor_id=person.id, outcome=outcome, is_staff=person.is_staff, note=note)
-    )
-    return await case_status(client, ctx.settings, case_id)
+    answer = await run_update(ctx, case_id, CaseWorkflow.close_case, CaseClosure(actor_id=person.id, outcome=outcome, is_staff=person.is_staff, note=note))
+    return await state_after(db, brief.case, answer)

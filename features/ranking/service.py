@@ -17,9 +17,11 @@ from features.context import AppContext
 from features.access import CaseAccess, Viewer
 from core.inputs import is_id
 from core.db.models import Case, MediatorProfile, Participant, Person
-from features.lifecycle import ActionRejected, ballot_of, case_status, run_update
+from features.cases.state import ballot_of, case_state
+from features.lifecycle import ActionRejected, run_update
 from workflows.case import CaseWorkflow
-from workflows.types import BallotView, CaseStatus, RankingReceipt, RankingSubmission
+from core.case_state import CaseState
+from workflows.types import BallotView, RankingReceipt, RankingSubmission
 from core.stages import Stage
 
 ELIMINATE = "eliminate"
@@ -76,7 +78,7 @@ class RankingView:
     max_eliminations: int
     panel: list[MediatorCard]
     ballot: BallotView | None
-    status: CaseStatus
+    status: CaseState
     # Mediator id -> "1".."n" or "eliminate": what the form shows selected.
     choices: dict[int, str] = field(default_factory=dict)
 
@@ -135,7 +137,7 @@ def _card(person: Person, profile: MediatorProfile | None) -> MediatorCard:
     )
 
 
-def _closed_message(status: CaseStatus) -> str:
+def _closed_message(status: CaseState) -> str:
     if status.stage == Stage.INTAKE_REVIEW:
         return "The center has not proposed mediators for this case yet. You will get an email when it is time to rank them."
     if status.stage == Stage.AWAITING_NEW_PANEL:
@@ -145,10 +147,9 @@ def _closed_message(status: CaseStatus) -> str:
 
 async def ranking_view(ctx: AppContext, db: AsyncSession, access: CaseAccess, requested_party: int | None) -> RankingView:
     party_id = acting_party(access, requested_party)
-    client = await ctx.temporal.client()
-    status = await case_status(client, ctx.settings, access.case.id)
+    status = await case_state(db, access.case)
     is_open = status.stage == Stage.RANKING
-    ballot = await ballot_of(client, ctx.settings, access.case.id, party_id) if is_open else None
+    ballot = await ballot_of(db, status, party_id) if is_open else None
     submitted = {p.person_id: p.submitted for p in status.parties}
     acts_for_ids = list(dict.fromkeys(access.represented_party_ids))
     names = {p.id: p.full_name for p in (await db.execute(select(Person).where(Person.id.in_(acts_for_ids)))).scalars()}
@@ -273,10 +274,7 @@ async def submit_ranking(
     """Submit (or revise) the ballot for a party the viewer acts for; the workflow validator has the last word."""
     party = acting_party(access, party_id)
     ranking_round = access.case.ranking_round
-    receipt = await run_update(
-        await ctx.temporal.client(),
-        ctx.settings,
-        access.case.id,
+    receipt = await run_update(ctx, access.case.id,
         CaseWorkflow.submit_ranking,
         RankingSubmission(actor_id=access.viewer.id, party_id=party, ranked=list(ranked), eliminated=list(eliminated)),
         update_id=update_id(access.case.id, access.viewer, party, key, source, ranking_round, list(ranked), list(eliminated)),

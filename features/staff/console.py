@@ -14,15 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from features.context import AppContext
+from core.case_state import CaseState
 from core.db.models import BallotRecord, Case, Email, MediatorProfile, Participant, Person
 from features.accounts.emails import send_password_link
 from core.case_facts import case_titles
 from core.inputs import is_id, normalized_email
-from features.lifecycle import case_ballots, case_status, run_update
+from features.cases.state import case_state, current_ballots, state_after
+from features.lifecycle import run_update
 from workflows.case import CaseWorkflow
 from workflows.types import (
     BallotView,
-    CaseStatus,
     DeadlineExtension,
     IntakeDecision,
     NewPanel,
@@ -180,7 +181,7 @@ class CaseDetail:
     title: str
     filed_by: str
     participants: list[ParticipantRow]
-    status: CaseStatus
+    status: CaseState
     ballots: list[BallotView]
     ballot_audit: list[BallotAuditRow]
     names: dict[int, str]
@@ -236,11 +237,10 @@ async def _people(db: AsyncSession, ids: set[int | None]) -> dict[int, Person]:
 
 
 async def case_detail(ctx: AppContext, db: AsyncSession, case_id: int) -> CaseDetail:
-    """The filed request, the people, and the live workflow status with every ballot: what staff need to act on a case."""
+    """The filed request, the people, and the case's state with every ballot: what staff need to act on a case."""
     case = await get_case(db, case_id)
-    client = await ctx.temporal.client()
-    status = await case_status(client, ctx.settings, case_id)
-    ballots = await case_ballots(client, ctx.settings, case_id)
+    status = await case_state(db, case)
+    ballots = await current_ballots(db, status)
     audit = (
         await db.execute(select(BallotRecord).where(BallotRecord.case_id == case_id).order_by(BallotRecord.submitted_at, BallotRecord.id))
     ).scalars().all()
@@ -314,7 +314,7 @@ async def review_intake(ctx: AppContext, db: AsyncSession, actor_id: int, case_i
         raise StaffProblem("Keep the reason under 2,000 characters.")
     chosen = await _directory_ids(db, panel) if accept else []
     decision = IntakeDecision(accept=accept, actor_id=actor_id, panel=chosen, reason="" if accept else reason)
-    await run_update(await ctx.temporal.client(), ctx.settings, case_id, CaseWorkflow.review_intake, decision)
+    await run_update(ctx, case_id, CaseWorkflow.review_intake, decision)
     if not accept:
         return "The request was rejected; the filer is told why by email."
     if chosen:
@@ -335,15 +335,10 @@ def parse_days(raw: str | int | None) -> int:
 
 
 async def extend_ranking(ctx: AppContext, db: AsyncSession, actor_id: int, case_id: int, days: str | int | None) -> str:
-    await get_case(db, case_id)
+    case = await get_case(db, case_id)
     count = parse_days(days)
-    deadline = await run_update(
-        await ctx.temporal.client(),
-        ctx.settings,
-        case_id,
-        CaseWorkflow.extend_ranking,
-        DeadlineExtension(actor_id=actor_id, extra_seconds=count * DAY_SECONDS),
-    )
+    answer = await run_update(ctx, case_id, CaseWorkflow.extend_ranking, DeadlineExtension(actor_id=actor_id, extra_seconds=count * DAY_SECONDS))
+    deadline = (await state_after(db, case, answer)).stage_deadline or ""
     return f"The ranking round was extended by {count} day{'s' if count != 1 else ''}; new deadline {_when(deadline)}."
 
 
@@ -353,8 +348,7 @@ def _when(moment: str) -> str:
 
 async def close_ranking(ctx: AppContext, db: AsyncSession, actor_id: int, case_id: int, reason: str = "") -> str:
     await get_case(db, case_id)
-    await run_update(
-        await ctx.temporal.client(), ctx.settings, case_id, CaseWorkflow.close_ranking, StaffAction(actor_id=actor_id, reason=reason.strip()[:500])
+    await run_update(ctx, case_id, CaseWorkflow.close_ranking, StaffAction(actor_id=actor_id, reason=reason.strip()[:500])
     )
     return "The ranking round was closed; the ballots received are being tallied."
 
@@ -362,7 +356,7 @@ async def close_ranking(ctx: AppContext, db: AsyncSession, actor_id: int, case_i
 async def propose_new_panel(ctx: AppContext, db: AsyncSession, actor_id: int, case_id: int, panel: list[int]) -> str:
     await get_case(db, case_id)
     chosen = await _directory_ids(db, panel)
-    await run_update(await ctx.temporal.client(), ctx.settings, case_id, CaseWorkflow.propose_new_panel, NewPanel(actor_id=actor_id, panel=chosen))
+    await run_update(ctx, case_id, CaseWorkflow.propose_new_panel, NewPanel(actor_id=actor_id, panel=chosen))
     if chosen:
         return f"A new panel of {len(chosen)} mediators was proposed; the parties are asked to rank it."
     return "A new panel is being proposed from the directory; the parties will be asked to rank it."
@@ -375,7 +369,7 @@ async def withdraw(ctx: AppContext, db: AsyncSession, actor_id: int, case_id: in
         raise StaffProblem("Give a reason for withdrawing the case; the participants will read it.")
     if len(reason) > 2000:
         raise StaffProblem("Keep the reason under 2,000 characters.")
-    await run_update(await ctx.temporal.client(), ctx.settings, case_id, CaseWorkflow.withdraw, StaffAction(actor_id=actor_id, reason=reason))
+    await run_update(ctx, case_id, CaseWorkflow.withdraw, StaffAction(actor_id=actor_id, reason=reason))
     return "The case was withdrawn; everyone on it is told by email."
 
 

@@ -1,14 +1,14 @@
-"""Staff adding and removing people on a case: the participants table and the workflow's roster change together.
+"""Staff adding and removing people on a case: the workflow's roster and the participants table change together.
 
-The database change is flushed but not committed while the workflow takes the new roster with `set_roster`;
-if the workflow refuses (or cannot be reached) the change is rolled back, so the two never disagree.
-Each change runs in a session of its own: a rollback there leaves the request's session (which holds the
-signed-in viewer) untouched.
+The workflow takes the new roster first and the table follows; if the workflow refuses, nothing was written. Each
+change runs in a session of its own, so a rollback there leaves the request's session (which holds the signed-in
+viewer) untouched.
 """
 
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from features.context import AppContext
@@ -16,7 +16,7 @@ from core.inputs import is_id
 from core.db.models import Participant, Person
 from features.accounts.emails import send_password_link
 from core.case_facts import case_titles
-from features.cases.roster import person_for_email, roster_for
+from features.cases.roster import person_for_email, roster_for, roster_of
 from core.inputs import normalized_email
 from features.lifecycle import run_update
 from features.staff.console import StaffProblem, get_case
@@ -66,16 +66,25 @@ class ParticipantForm:
         return None
 
 
-async def _send_roster(ctx: AppContext, db: AsyncSession, case_id: int) -> None:
-    """Give the workflow the roster as flushed in this transaction; undo the transaction if it refuses."""
+async def _change_roster(ctx: AppContext, db: AsyncSession, case_id: int, add: Participant | None = None, remove: Participant | None = None) -> None:
+    """The workflow takes the new roster first, and only then is the participants table changed to match.
+
+    Nothing is written while the workflow decides (it writes the case's state itself, which a pending write of ours
+    would block), so a refusal leaves the table as it was. If the write then fails (two staff adding the same
+    person at once), the workflow is given the table's roster again, so the two never disagree."""
+    rows = (await db.execute(select(Participant).where(Participant.case_id == case_id).order_by(Participant.id))).scalars().all()
+    after = [p for p in rows if p is not remove] + ([add] if add is not None else [])
+    await run_update(ctx, case_id, CaseWorkflow.set_roster, roster_of(after))
+    if add is not None:
+        db.add(add)
+    if remove is not None:
+        await db.delete(remove)
     try:
-        await db.flush()
-        roster = await roster_for(db, case_id)
-        await run_update(await ctx.temporal.client(), ctx.settings, case_id, CaseWorkflow.set_roster, roster)
-    except BaseException:
+        await db.commit()
+    except IntegrityError:
         await db.rollback()
+        await run_update(ctx, case_id, CaseWorkflow.set_roster, await roster_for(db, case_id))
         raise
-    await db.commit()
 
 
 async def add_participant(ctx: AppContext, case_id: int, form: ParticipantForm) -> str:
@@ -113,17 +122,15 @@ async def _add(ctx: AppContext, db: AsyncSession, case_id: int, form: Participan
         # change asks it to write to them; an account with no case is harmless if the roster change is refused.
         await db.commit()
 
-    db.add(
-        Participant(
-            case_id=case_id,
-            person_id=person.id,
-            role=form.role,
-            side=form.side if form.role == "party" else None,
-            represents_id=form.represents_id if form.role == "representative" else None,
-            representative_kind=form.kind if form.role == "representative" else "",
-        )
+    added = Participant(
+        case_id=case_id,
+        person_id=person.id,
+        role=form.role,
+        side=form.side if form.role == "party" else None,
+        represents_id=form.represents_id if form.role == "representative" else None,
+        representative_kind=form.kind if form.role == "representative" else "",
     )
-    await _send_roster(ctx, db, case_id)
+    await _change_roster(ctx, db, case_id, add=added)
 
     notice = f"{person.full_name} was added as {_role_phrase(form)}."
     if person.password_hash is None:
@@ -161,6 +168,5 @@ async def _remove(ctx: AppContext, db: AsyncSession, case_id: int, participant_i
             raise StaffProblem(f"Remove {name}'s representatives first.")
         if not any(p.role == "party" and p.side == row.side for p in others):
             raise StaffProblem(f"{name} is the only {row.side} party; add another {row.side} party before removing them.")
-    await db.delete(row)
-    await _send_roster(ctx, db, case_id)
+    await _change_roster(ctx, db, case_id, remove=row)
     return f"{name} was removed from the case."

@@ -167,6 +167,7 @@ def worker_env(settings: Settings) -> dict[str, str]:
         MEDIATION_RANKING_REMINDER_OFFSETS="[" + ",".join(f'"{iso(o)}"' for o in settings.ranking_reminder_offsets) + "]",
         MEDIATION_CONFLICT_CHECK_WINDOW=iso(settings.conflict_check_window),
         MEDIATION_CONFLICT_CHECK_REMINDER_AFTER=iso(settings.conflict_check_reminder_after),
+        MEDIATION_WORKER_PRESENCE_INTERVAL=iso(settings.worker_presence_interval),
     )
     return env
 
