@@ -11,6 +11,7 @@ import secrets
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -49,6 +50,34 @@ TITLES = {
 UNAVAILABLE_MESSAGE = "The service is briefly unavailable; nothing was changed. Please try again in a moment."
 CONFLICT_MESSAGE = "Someone else changed this at the same time, so your change was not saved. Reload the page and try again."
 RETRY_AFTER = {"Retry-After": "5"}
+
+
+class Problem(BaseModel):
+    """Every refusal, whichever route: what went wrong, each field to correct, and for a failure of ours a reference."""
+
+    detail: str
+    errors: dict[str, str] | None = Field(None, description="Each field to correct and what is wrong with it.")
+    reference: str | None = Field(None, description="Quote this to the center: it finds the failure in the logs.")
+
+
+RESPONSE_TEXT = {
+    400: "The request cannot be read or the credentials are wrong.",
+    401: "Not signed in.",
+    403: "Not yours to do (or a missing or foreign CSRF token).",
+    404: "No such thing, or not one you may see.",
+    409: "The case's lifecycle refused it at this moment (the detail says why).",
+    413: "Too large.",
+    415: "Sent in the wrong format.",
+    410: "The link has been used or has expired.",
+    422: "Input to correct; `errors` names each field.",
+    429: "Too many attempts; wait and try again.",
+    503: "The case service is briefly unavailable or paused; nothing was changed unless the detail says otherwise.",
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict]:
+    """The error answers a JSON route documents in OpenAPI, all in the one problem shape."""
+    return {status: {"model": Problem, "description": RESPONSE_TEXT[status]} for status in statuses}
 
 
 def status_of(error: DomainError) -> int:

@@ -1,11 +1,11 @@
 """Rendering server-side pages with what every page needs: the viewer, the CSRF token, flash text."""
 
 from datetime import datetime, timezone
-from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from api.deps import CSRF_COOKIE, csrf_token_for
 from core.stages import stage_label
@@ -32,9 +32,30 @@ def build_templates() -> Jinja2Templates:
 TEMPLATES = build_templates()
 
 
+# What the last action said ("Your ranking was submitted"), shown once on the next page. It travels in a cookie
+# signed with the secret key, never in the address: a link cannot put words in the site's official banner.
+NOTICE_COOKIE = "mediation_notice"
+NOTICE_MAX_AGE_SECONDS = 120
+
+
+def _signer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(request.app.state.ctx.settings.secret_key, salt="notice")
+
+
+def _notice(request: Request) -> str:
+    sealed = request.cookies.get(NOTICE_COOKIE)
+    if not sealed:
+        return ""
+    try:
+        return str(_signer(request).loads(sealed, max_age=NOTICE_MAX_AGE_SECONDS))
+    except BadSignature:
+        return ""
+
+
 def render(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
     ctx = request.app.state.ctx
     viewer = getattr(request.state, "viewer", None)
+    notice = _notice(request)
     response = TEMPLATES.TemplateResponse(
         request,
         template,
@@ -42,21 +63,27 @@ def render(request: Request, template: str, status_code: int = 200, **context) -
             "viewer": viewer.person if viewer else None,
             "csrf_token": csrf_token_for(request),
             "settings": ctx.settings,
-            "notice": request.query_params.get("notice", ""),
+            "notice": notice,
             "changes_paused": getattr(request.state, "changes_paused", False),
+            "errors": {},
             **context,
         },
         status_code=status_code,
     )
+    if NOTICE_COOKIE in request.cookies:
+        response.delete_cookie(NOTICE_COOKIE)
     new_cookie = getattr(request.state, "new_csrf_cookie", None)
     if new_cookie:
         response.set_cookie(CSRF_COOKIE, new_cookie, httponly=True, samesite="lax", secure=ctx.settings.cookie_secure)
     return response
 
 
-def redirect(url: str, notice: str = "") -> RedirectResponse:
+def redirect(request: Request, url: str, notice: str = "") -> RedirectResponse:
+    """Go on to `url` (303, so a reload does not repeat the form) and say `notice` there once."""
+    response = RedirectResponse(url, status_code=303)
     if notice:
-        # The query goes before any #fragment, or the browser would read it as part of the fragment.
-        path, hash_mark, fragment = url.partition("#")
-        url = path + ("&" if "?" in path else "?") + "notice=" + quote(notice) + hash_mark + fragment
-    return RedirectResponse(url, status_code=303)
+        response.set_cookie(
+            NOTICE_COOKIE, _signer(request).dumps(notice), max_age=NOTICE_MAX_AGE_SECONDS, httponly=True, samesite="lax",
+            secure=request.app.state.ctx.settings.cookie_secure,
+        )
+    return response

@@ -95,8 +95,8 @@ async def test_party_ranks_with_the_plain_form_and_revises_it(web):
         nonce = NONCE.search(page.text).group(1)
         form = {"nonce": nonce, "party_id": str(s.katy), f"choice_{m1}": "2", f"choice_{m2}": "1", f"choice_{m3}": "eliminate"}
         done = await b.post(f"/cases/{s.case_id}/ranking", form)
-        assert done.status_code == 303 and done.headers["location"].startswith(f"/cases/{s.case_id}?notice=")
-        assert "Your ranking was submitted" in (await b.get(done.headers["location"])).text
+        assert done.status_code == 303 and done.headers["location"] == f"/cases/{s.case_id}"
+        assert "Your ranking was submitted" in await b.notice(done)
         # A double submit of the same page (same nonce) is the same update: it counts once.
         again = await b.post(f"/cases/{s.case_id}/ranking", form)
         assert again.status_code == 303 and again.headers["location"] == done.headers["location"]
@@ -115,7 +115,7 @@ async def test_party_ranks_with_the_plain_form_and_revises_it(web):
             f"/cases/{s.case_id}/ranking",
             {"nonce": NONCE.search(revising.text).group(1), "party_id": str(s.katy), f"choice_{m1}": "1", f"choice_{m2}": "2", f"choice_{m3}": "eliminate"},
         )
-        assert revised.status_code == 303 and "revised" in revised.headers["location"]
+        assert "revised" in await b.notice(revised)
         assert (await handle(web.client, web.settings, s.case_id).query(CaseWorkflow.ballot_of, s.katy)).ranked == [m1, m2]
 
 
@@ -138,7 +138,7 @@ async def test_form_errors_are_shown_on_the_page(web):
         assert missing.status_code == 422 and "not chosen: Mediator 3" in missing.text
 
         two_out = await b.post(url, {f"choice_{m1}": "1", f"choice_{m2}": "eliminate", f"choice_{m3}": "eliminate"})
-        assert two_out.status_code == 409
+        assert two_out.status_code == 422
         assert "You may eliminate at most 1 mediator; 2 were eliminated." in two_out.text
         assert selected(two_out.text, m2) == "eliminate"
 
@@ -161,7 +161,7 @@ async def test_party_ranks_through_the_json_api(web):
         assert body["max_eliminations"] == 1 and body["deadline"]
 
         refused = await b.api("PUT", url, {"ranked": [m1], "eliminated": [m2, m3]})
-        assert refused.status_code == 409 and "at most 1 mediator" in refused.json()["detail"]
+        assert refused.status_code == 422 and "at most 1 mediator" in refused.json()["detail"]
 
         receipt = await b.http.put(url, json={"ranked": [m3, m1, m2]}, headers={"X-CSRF-Token": b.csrf, "Idempotency-Key": "click-1"})
         assert receipt.status_code == 200
@@ -259,7 +259,7 @@ async def test_a_representative_ranks_for_the_party_they_represent(web):
             f"/cases/{s.case_id}/ranking",
             {"nonce": NONCE.search(page.text).group(1), "party_id": str(s.katy), "ranked": [str(m2), str(m3)], "eliminated": [str(m1)]},
         )
-        assert done.status_code == 303 and "Your ranking was submitted" in (await b.get(done.headers["location"])).text
+        assert "Your ranking was submitted" in await b.notice(done)
     ballot = await handle(web.client, web.settings, s.case_id).query(CaseWorkflow.ballot_of, s.katy)
     assert ballot.ranked == [m2, m3] and ballot.eliminated == [m1] and ballot.submitted_by_id == s.agent
     async with web.browser() as katy:

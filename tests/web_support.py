@@ -1,5 +1,6 @@
 """Drive the web app over HTTP as a browser would: cookies, CSRF tokens from the forms, links from the outbox."""
 
+import html
 import re
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from core.db.session import transaction
 from core.settings import Settings
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+NOTICE = re.compile(r'<p class="notice" role="status">(.*?)</p>', re.S)
 PASSWORD = "correct horse battery"
 
 
@@ -39,6 +41,13 @@ class Browser:
 
     async def api(self, method: str, url: str, json=None) -> httpx.Response:
         return await self.http.request(method, url, json=json, headers={"X-CSRF-Token": self.csrf})
+
+    async def notice(self, redirected: httpx.Response) -> str:
+        """What the page a form redirected to says in its notice banner (the notice travels in a signed cookie)."""
+        assert redirected.status_code == 303, f"expected a redirect, got {redirected.status_code}: {redirected.text[:300]}"
+        page = await self.get(redirected.headers["location"])
+        found = NOTICE.search(page.text)
+        return html.unescape(found.group(1)) if found else ""
 
     async def login(self, email: str, password: str = PASSWORD) -> httpx.Response:
         await self.get("/login")

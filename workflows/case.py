@@ -67,6 +67,11 @@ def rejected(message: str) -> ApplicationError:
     return ApplicationError(message, type="ActionRejected", non_retryable=True)
 
 
+def not_allowed(message: str) -> ApplicationError:
+    """The person may not do this on this case, whatever the moment (answered 403)."""
+    return ApplicationError(message, type="NotAllowed", non_retryable=True)
+
+
 def invalid(field: str, message: str) -> ApplicationError:
     """The input itself is wrong, whatever the moment (answered 422, next to `field`)."""
     return ApplicationError(message, field, type="InvalidInput", non_retryable=True)
@@ -477,7 +482,7 @@ class CaseWorkflow:
         if self._intake is not None:
             raise rejected("This request has already been reviewed.")
         if not decision.accept and not decision.reason.strip():
-            raise rejected("Give the filer a reason for rejecting the request.")
+            raise invalid("reason", "Give the filer a reason for rejecting the request.")
         if decision.accept:
             self._check_panel(decision.panel)
 
@@ -546,9 +551,9 @@ class CaseWorkflow:
             raise rejected("This ranking round has closed.")
         party = self._parties.get(submission.party_id)
         if party is None:
-            raise rejected("Only a party of this case, or its representative, can submit a mediator ranking.")
+            raise not_allowed("Only a party of this case, or its representative, can submit a mediator ranking.")
         if submission.actor_id != party.person_id and submission.actor_id not in party.representative_ids:
-            raise rejected("You can submit a ranking only for yourself or for a party you represent.")
+            raise not_allowed("You can submit a ranking only for yourself or for a party you represent.")
         try:
             validate_ballot(
                 [str(m) for m in self._panel],
@@ -561,7 +566,7 @@ class CaseWorkflow:
                 self._timers.max_eliminations,
             )
         except InvalidBallot as error:
-            raise rejected(str(error)) from None
+            raise invalid("ranked", str(error)) from None
 
     @workflow.update
     async def extend_ranking(self, extension: DeadlineExtension) -> CaseState | None:
@@ -576,7 +581,7 @@ class CaseWorkflow:
     def _validate_extend_ranking(self, extension: DeadlineExtension) -> None:
         self._require_stage(Stage.RANKING, message="Only an open ranking round can be extended.")
         if extension.extra_seconds <= 0:
-            raise rejected("Extend the deadline by a positive amount of time.")
+            raise invalid("amount", "Extend the deadline by a positive amount of time.")
 
     @workflow.update
     async def close_ranking(self, action: StaffAction) -> CaseState | None:
@@ -601,11 +606,11 @@ class CaseWorkflow:
     def _validate_decide_conflict(self, decision: ConflictDecision) -> None:
         self._require_stage(Stage.CONFLICT_CHECK, message="There is no conflict check waiting for an answer.")
         if decision.actor_id != self._candidate:
-            raise rejected("Only the mediator asked to do the conflict check can answer it.")
+            raise not_allowed("Only the mediator asked to do the conflict check can answer it.")
         if self._conflict_decision is not None:
             raise rejected("You have already answered this conflict check.")
         if not decision.accept and not decision.reason.strip():
-            raise rejected("Say briefly why you must decline (the nature of the conflict).")
+            raise invalid("reason", "Say briefly why you must decline (the nature of the conflict).")
 
     @workflow.update
     async def propose_new_panel(self, panel: NewPanel) -> CaseState | None:
@@ -634,15 +639,15 @@ class CaseWorkflow:
             raise rejected("This case is over; its participants can no longer change.")
         ids = [p.person_id for p in parties]
         if len(set(ids)) != len(ids):
-            raise rejected("A person can be a party only once.")
+            raise invalid("roster", "A person can be a party only once.")
         if any(p.side not in ("initiating", "responding") for p in parties):
-            raise rejected("Each party is on the initiating or the responding side.")
+            raise invalid("roster", "Each party is on the initiating or the responding side.")
 
     # ---- updates: after acceptance -------------------------------------------------------------
 
     def _check_mediator_or_staff(self, actor: MediatorMilestone | CaseClosure) -> None:
         if not actor.is_staff and actor.actor_id != self._mediator:
-            raise rejected("Only the case's mediator or center staff can do this.")
+            raise not_allowed("Only the case's mediator or center staff can do this.")
 
     @workflow.update
     async def record_fee_deposit(self, milestone: MediatorMilestone) -> CaseState | None:
@@ -682,7 +687,7 @@ class CaseWorkflow:
         if self._closure is not None:
             raise rejected("This case is already closing.")
         if closure.outcome not in OUTCOMES:
-            raise rejected(f"The outcome must be one of: {', '.join(o.replace('_', ' ') for o in OUTCOMES)}.")
+            raise invalid("outcome", f"The outcome must be one of: {', '.join(o.replace('_', ' ') for o in OUTCOMES)}.")
 
     @workflow.update
     async def withdraw(self, action: StaffAction) -> CaseState | None:
@@ -694,7 +699,7 @@ class CaseWorkflow:
         if self._stage in FINAL_STAGES or self._withdrawal is not None or self._closure is not None:
             raise rejected("This case is already over.")
         if not action.reason.strip():
-            raise rejected("Give a reason for withdrawing the case; the participants will read it.")
+            raise invalid("reason", "Give a reason for withdrawing the case; the participants will read it.")
 
     # ---- queries -------------------------------------------------------------------------------
 

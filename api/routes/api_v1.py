@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from core.stages import stage_label
+from api.errors import documented
 from api.deps import CaseInView, CSRF_COOKIE, csrf_protect, Ctx, CurrentViewer, Db, PathId
 from api.routes.cases import my_cases
 from api.routes.mediator import access_errors
@@ -34,95 +35,6 @@ from features.cases.state import case_state
 from core.case_state import CaseState
 
 router = APIRouter(prefix="/api/v1")
-
-
-class ErrorDetail(BaseModel):
-    detail: str
-
-
-def problems(*codes: int) -> dict:
-    return {code: {"model": ErrorDetail} for code in codes}
-
-
-# ---- signing in --------------------------------------------------------------------------------
-
-
-class SignIn(BaseModel):
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=1000)
-
-
-class SignedIn(BaseModel):
-    csrf_token: str = Field(description="Send this as the X-CSRF-Token header on every POST, PUT and DELETE.")
-
-
-def json_only(request: Request) -> None:
-    # There is no CSRF token before signing in. A cross-site HTML form cannot send application/json
-    # without a CORS preflight (which this app never grants), so insisting on it keeps login CSRF out.
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
-        raise HTTPException(status_code=415, detail="Send the sign-in as application/json.")
-
-
-@router.post(
-    "/session",
-    tags=["accounts"],
-    summary="Sign in (sets the session cookie)",
-    response_model=SignedIn,
-    dependencies=[Depends(json_only)],
-    responses=problems(400, 415, 429),
-)
-async def open_session(body: SignIn, response: Response, ctx: Ctx, db: Db) -> SignedIn:
-    try:
-        _person, token = await sign_in(db, body.email, body.password)
-    except SignInRefused as refused:
-        raise HTTPException(status_code=refused.status_code, detail=str(refused)) from None
-    web_session, _ = await session_for_token(db, token)
-    set_session_cookie(response, token, ctx.settings.cookie_secure)
-    response.delete_cookie(CSRF_COOKIE)
-    return SignedIn(csrf_token=web_session.csrf_token)
-
-
-@router.delete(
-    "/session", tags=["accounts"], summary="Sign out", status_code=204, dependencies=[Depends(csrf_protect)], responses=problems(401, 403)
-)
-async def sign_out(request: Request, db: Db, _viewer: CurrentViewer) -> Response:
-    await end_session(db, request.cookies.get(SESSION_COOKIE))
-    await db.commit()
-    response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE)
-    return response
-
-
-class Profile(BaseModel):
-    id: int
-    email: str
-    full_name: str
-    user_type: str
-    is_staff: bool
-    organization: str
-    phone: str
-    address1: str
-    city: str
-    state: str
-    zip: str
-
-
-@router.get("/me", tags=["accounts"], summary="Who is signed in", response_model=Profile, responses=problems(401))
-async def me(viewer: CurrentViewer) -> Profile:
-    p = viewer.person
-    return Profile(
-        id=p.id,
-        email=p.email,
-        full_name=p.full_name,
-        user_type=p.user_type,
-        is_staff=p.is_staff,
-        organization=p.organization,
-        phone=p.phone,
-        address1=p.address1,
-        city=p.city,
-        state=p.state,
-        zip=p.zip,
-    )
 
 
 # ---- My Cases and filing -----------------------------------------------------------------------
@@ -157,7 +69,7 @@ def _item(case: Case, title: str, viewer_id: int) -> CaseItem:
     )
 
 
-@router.get("/cases", tags=["cases"], summary="My Cases", response_model=list[CaseItem], responses=problems(401))
+@router.get("/cases", tags=["cases"], summary="My Cases", response_model=list[CaseItem], responses=documented(401))
 async def list_cases(db: Db, viewer: CurrentViewer) -> list[CaseItem]:
     cases = await my_cases(db, viewer)
     titles = await case_titles(db, [c.id for c in cases])
@@ -188,7 +100,7 @@ class RequestToMediate(BaseModel):
     response_model=CaseItem,
     status_code=201,
     dependencies=[Depends(csrf_protect)],
-    responses=problems(401, 403, 422, 503),
+    responses=documented(401, 403, 422, 503),
 )
 async def file_case(body: RequestToMediate, response: Response, ctx: Ctx, db: Db, viewer: CurrentViewer) -> CaseItem:
     form = FilingForm(
@@ -257,7 +169,7 @@ async def _detail(db, case: Case, status: CaseState, steps: list, paused: bool) 
     )
 
 
-@router.get("/cases/{case_id}", tags=["cases"], summary="Case Home", response_model=CaseDetail, responses=problems(401, 404, 503))
+@router.get("/cases/{case_id}", tags=["cases"], summary="Case Home", response_model=CaseDetail, responses=documented(401, 404, 503))
 async def case_home(ctx: Ctx, db: Db, access: CaseInView) -> CaseDetail:
     status = await case_state(db, access.case)
     steps = next_steps(status, access.viewer.id, access.is_staff, access.represented_party_ids, {p.role for p in access.roles})
@@ -289,7 +201,7 @@ class ConflictCheckCase(BaseModel):
     tags=["mediator"],
     summary="The case summary for the mediator asked to check for conflicts",
     response_model=ConflictCheckCase,
-    responses=problems(401, 404, 503),
+    responses=documented(401, 404, 503),
 )
 async def conflict_check(case_id: PathId, ctx: Ctx, db: Db, viewer: CurrentViewer) -> ConflictCheckCase:
     with access_errors():
@@ -352,7 +264,7 @@ def mediator_errors():
     summary="Answer the conflict check: accept, or decline with the reason",
     response_model=MediatorState,
     dependencies=[Depends(csrf_protect)],
-    responses=problems(401, 403, 404, 409, 422, 503),
+    responses=documented(401, 403, 404, 409, 422, 503),
 )
 async def answer_conflict_check(case_id: PathId, body: ConflictAnswer, ctx: Ctx, db: Db, viewer: CurrentViewer) -> MediatorState:
     with mediator_errors():
@@ -365,7 +277,7 @@ async def answer_conflict_check(case_id: PathId, body: ConflictAnswer, ctx: Ctx,
     summary="Record that the fee deposit is collected (the case's mediator or staff)",
     response_model=MediatorState,
     dependencies=[Depends(csrf_protect)],
-    responses=problems(401, 403, 404, 409, 503),
+    responses=documented(401, 403, 404, 409, 503),
 )
 async def fee_deposit(case_id: PathId, ctx: Ctx, db: Db, viewer: CurrentViewer) -> MediatorState:
     with access_errors():
@@ -378,7 +290,7 @@ async def fee_deposit(case_id: PathId, ctx: Ctx, db: Db, viewer: CurrentViewer) 
     summary="Record that the mediation is scheduled (the case's mediator or staff)",
     response_model=MediatorState,
     dependencies=[Depends(csrf_protect)],
-    responses=problems(401, 403, 404, 409, 503),
+    responses=documented(401, 403, 404, 409, 503),
 )
 async def scheduled(case_id: PathId, ctx: Ctx, db: Db, viewer: CurrentViewer) -> MediatorState:
     with access_errors():
@@ -396,7 +308,7 @@ class Closure(BaseModel):
     summary="Close the case with its outcome (the case's mediator or staff)",
     response_model=MediatorState,
     dependencies=[Depends(csrf_protect)],
-    responses=problems(401, 403, 404, 409, 422, 503),
+    responses=documented(401, 403, 404, 409, 422, 503),
 )
 async def close(case_id: PathId, body: Closure, ctx: Ctx, db: Db, viewer: CurrentViewer) -> MediatorState:
     with mediator_errors():

@@ -2,15 +2,18 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from api.deps import CSRF_COOKIE, Ctx, Db, csrf_protect, optional_viewer
+from api.deps import CSRF_COOKIE, CurrentViewer, Ctx, Db, csrf_protect, optional_viewer
+from api.errors import documented
 from api.pages import redirect, render
 from features.accounts.security import (
     SESSION_COOKIE,
     SignInRefused,
     end_session,
+    session_for_token,
     password_problem,
     reset_links_exhausted,
     set_password_with_token,
@@ -35,8 +38,8 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/", include_in_schema=False)
-async def home(viewer=Depends(optional_viewer)):
-    return redirect("/cases" if viewer else "/login")
+async def home(request: Request, viewer=Depends(optional_viewer)):
+    return redirect(request, "/cases" if viewer else "/login")
 
 
 @router.get("/login", include_in_schema=False)
@@ -59,7 +62,7 @@ async def login(
         return render(
             request, "pages/login.html", status_code=refused.status_code, error=str(refused), email=email.strip().lower(), next=_safe_next(next)
         )
-    response = redirect(_safe_next(next))
+    response = redirect(request, _safe_next(next))
     set_session_cookie(response, token, ctx.settings.cookie_secure)
     response.delete_cookie(CSRF_COOKIE)
     return response
@@ -69,7 +72,7 @@ async def login(
 async def logout(request: Request, db: Db):
     await end_session(db, request.cookies.get(SESSION_COOKIE))
     await db.commit()
-    response = redirect("/login", "You have signed out.")
+    response = redirect(request, "/login", "You have signed out.")
     response.delete_cookie(SESSION_COOKIE)
     return response
 
@@ -112,4 +115,88 @@ async def set_password(
         return render(request, "pages/set_password.html", status_code=400, token=token, error=problem)
     await set_password_with_token(db, row, password)
     await db.commit()
-    return redirect("/login", "Your password is set. Sign in with your email and new password.")
+    return redirect(request, "/login", "Your password is set. Sign in with your email and new password.")
+
+
+# ---- JSON API ----------------------------------------------------------------------------------
+
+
+# ---- signing in --------------------------------------------------------------------------------
+
+
+class SignIn(BaseModel):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1000)
+
+
+class SignedIn(BaseModel):
+    csrf_token: str = Field(description="Send this as the X-CSRF-Token header on every POST, PUT and DELETE.")
+
+
+def json_only(request: Request) -> None:
+    # There is no CSRF token before signing in. A cross-site HTML form cannot send application/json
+    # without a CORS preflight (which this app never grants), so insisting on it keeps login CSRF out.
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raise HTTPException(status_code=415, detail="Send the sign-in as application/json.")
+
+
+@router.post(
+    "/api/v1/session",
+    tags=["accounts"],
+    summary="Sign in (sets the session cookie)",
+    response_model=SignedIn,
+    dependencies=[Depends(json_only)],
+    responses=documented(400, 415, 429),
+)
+async def open_session(body: SignIn, response: Response, ctx: Ctx, db: Db) -> SignedIn:
+    try:
+        _person, token = await sign_in(db, body.email, body.password)
+    except SignInRefused as refused:
+        raise HTTPException(status_code=refused.status_code, detail=str(refused)) from None
+    web_session, _ = await session_for_token(db, token)
+    set_session_cookie(response, token, ctx.settings.cookie_secure)
+    response.delete_cookie(CSRF_COOKIE)
+    return SignedIn(csrf_token=web_session.csrf_token)
+
+
+@router.delete(
+    "/api/v1/session", tags=["accounts"], summary="Sign out", status_code=204, dependencies=[Depends(csrf_protect)], responses=documented(401, 403)
+)
+async def sign_out(request: Request, db: Db, _viewer: CurrentViewer) -> Response:
+    await end_session(db, request.cookies.get(SESSION_COOKIE))
+    await db.commit()
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+class Profile(BaseModel):
+    id: int
+    email: str
+    full_name: str
+    user_type: str
+    is_staff: bool
+    organization: str
+    phone: str
+    address1: str
+    city: str
+    state: str
+    zip: str
+
+
+@router.get("/api/v1/me", tags=["accounts"], summary="Who is signed in", response_model=Profile, responses=documented(401))
+async def me(viewer: CurrentViewer) -> Profile:
+    p = viewer.person
+    return Profile(
+        id=p.id,
+        email=p.email,
+        full_name=p.full_name,
+        user_type=p.user_type,
+        is_staff=p.is_staff,
+        organization=p.organization,
+        phone=p.phone,
+        address1=p.address1,
+        city=p.city,
+        state=p.state,
+        zip=p.zip,
+    )

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import CaseAccess, CaseInView, csrf_protect, Ctx, Db, PathId
 from api.pages import redirect, render
-from api.routes.api_v1 import problems
+from api.errors import documented
 from core.db.models import CalendarEvent
 from features.calendar import service
 from features.calendar.service import MEETING_TYPES, EventDraft, EventProblem, NotAllowed, as_utc
@@ -86,12 +86,12 @@ async def _save_from_form(request: Request, ctx: Ctx, db: Db, access: CaseAccess
     except ActionRejected as refusal:
         return await _page(request, db, access, draft=draft, editing=event, errors={"is_mediation": str(refusal)}, status_code=409)
     done = "The event was updated" if event is not None else "The event was added"
-    return redirect(f"/cases/{access.case.id}/calendar#event-{saved.id}", f"{done}; the participants were emailed.")
+    return redirect(request, f"/cases/{access.case.id}/calendar#event-{saved.id}", f"{done}; the participants were emailed.")
 
 
 # ---- iCalendar ------------------------------------------------------------------------------------
 
-ICS_RESPONSES = {200: {"content": {"text/calendar": {}}, "description": "An iCalendar (RFC 5545) file"}, **problems(401, 404)}
+ICS_RESPONSES = {200: {"content": {"text/calendar": {}}, "description": "An iCalendar (RFC 5545) file"}, **documented(401, 404)}
 
 
 @router.get("/cases/{case_id}/calendar.ics", tags=["calendar"], summary="The case calendar as iCalendar", response_class=Response, responses=ICS_RESPONSES)
@@ -172,7 +172,7 @@ async def _save_from_json(ctx: Ctx, db: Db, access: CaseAccess, body: EventIn, e
 
 
 @router.get("/api/v1/cases/{case_id}/calendar", tags=["calendar"], summary="The case calendar with its totals", response_model=CalendarOut,
-            responses=problems(401, 404))
+            responses=documented(401, 404))
 async def calendar_json(db: Db, access: CaseInView) -> CalendarOut:
     calendar = await service.case_calendar(db, access.case, access.viewer.person)
     return CalendarOut(
@@ -185,13 +185,13 @@ async def calendar_json(db: Db, access: CaseInView) -> CalendarOut:
 
 
 @router.post("/api/v1/cases/{case_id}/calendar", tags=["calendar"], summary="Add a calendar event (mediator or staff); participants are emailed",
-             response_model=EventOut, status_code=201, dependencies=[Depends(csrf_protect)], responses=problems(401, 403, 404, 409, 422))
+             response_model=EventOut, status_code=201, dependencies=[Depends(csrf_protect)], responses=documented(401, 403, 404, 409, 422))
 async def add_event_json(body: EventIn, ctx: Ctx, db: Db, access: CaseInView) -> EventOut:
     return await _save_from_json(ctx, db, access, body, None)
 
 
 @router.put("/api/v1/cases/{case_id}/calendar/{event_id}", tags=["calendar"], summary="Change a calendar event (mediator or staff); participants are emailed",
-            response_model=EventOut, dependencies=[Depends(csrf_protect)], responses=problems(401, 403, 404, 409, 422))
+            response_model=EventOut, dependencies=[Depends(csrf_protect)], responses=documented(401, 403, 404, 409, 422))
 async def change_event_json(event_id: PathId, body: EventIn, ctx: Ctx, db: Db, access: CaseInView) -> EventOut:
     event = await _event_or_404(db, access, event_id)
     return await _save_from_json(ctx, db, access, body, event)

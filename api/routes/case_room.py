@@ -58,13 +58,13 @@ async def post_message_form(request: Request, ctx: Ctx, db: Db, access: CaseInVi
         page = await case_home(request, ctx, db, access)
         page.status_code = 422
         return page
-    return redirect(f"/cases/{access.case.id}", "Your message was posted.")
+    return redirect(request, f"/cases/{access.case.id}", "Your message was posted.")
 
 
 @router.post("/cases/{case_id}/messages/{message_id}/delete", include_in_schema=False, dependencies=CSRF)
-async def delete_message_form(db: Db, access: CaseInView, message_id: PathId):
+async def delete_message_form(request: Request, db: Db, access: CaseInView, message_id: PathId):
     await _delete(db, access, message_id)
-    return redirect(f"/cases/{access.case.id}", "The message was deleted.")
+    return redirect(request, f"/cases/{access.case.id}", "The message was deleted.")
 
 
 async def _delete(db, access: CaseAccess, message_id: int) -> None:
@@ -218,7 +218,7 @@ async def _manage(request: Request, db, access: CaseAccess, run, form: Participa
         return await _users_page(request, db, access, str(problem), 422, form)
     except ActionRejected as rejected:
         return await _users_page(request, db, access, str(rejected), 409, form)
-    return redirect(f"/cases/{access.case.id}/users", notice)
+    return redirect(request, f"/cases/{access.case.id}/users", notice)
 
 
 @router.post("/cases/{case_id}/users", include_in_schema=False, dependencies=CSRF)

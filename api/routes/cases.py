@@ -48,7 +48,7 @@ async def file_case_form(request: Request, ctx: Ctx, db: Db, viewer: CurrentView
         return render(
             request, "pages/file_case.html", status_code=422, form=form, errors=problem.errors, bases=DISPUTE_BASES, values=DISPUTE_VALUES
         )
-    return redirect(f"/cases/{case.id}", "Your Request to Mediate was filed. The center will review it and propose mediators.")
+    return redirect(request, f"/cases/{case.id}", "Your Request to Mediate was filed. The center will review it and propose mediators.")
 
 
 @router.get("/cases/{case_id}", include_in_schema=False)

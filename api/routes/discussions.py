@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import CaseAccess, CaseInView, csrf_protect, Ctx, Db, PathId
 from api.pages import redirect, render
-from api.routes.api_v1 import problems
+from api.errors import documented
 from api.routes.documents import upload_size_guard
 from core.inputs import Id, is_id
 from core.db.models import DiscussionRoom, Participant, Person
@@ -97,7 +97,7 @@ async def open_discussions_form(request: Request, db: Db, access: CaseInView):
         room = await service.open_discussions(db, actor_for(access))
     except DiscussionProblem as problem:
         return await discussions_page(request, db, access, status_code=problem.status_code, error=problem.message)
-    return redirect(room_url(access.case.id, room.id), "Discussions are open. Everyone on the case can read and post in the joint discussion.")
+    return redirect(request, room_url(access.case.id, room.id), "Discussions are open. Everyone on the case can read and post in the joint discussion.")
 
 
 def _ids(values: list) -> list[int]:
@@ -115,7 +115,7 @@ async def create_caucus_form(request: Request, db: Db, access: CaseInView):
         return await discussions_page(
             request, db, access, status_code=problem.status_code, error=problem.message, form={"name": name, "member_ids": member_ids}
         )
-    return redirect(room_url(access.case.id, room.id), f"Caucus room \u201c{room.name}\u201d created. Only its members can see it.")
+    return redirect(request, room_url(access.case.id, room.id), f"Caucus room \u201c{room.name}\u201d created. Only its members can see it.")
 
 
 async def room_or_404(db: AsyncSession, access: CaseAccess, room_id: int) -> DiscussionRoom:
@@ -164,7 +164,7 @@ async def post_message_form(request: Request, ctx: Ctx, db: Db, access: CaseInVi
         await service.post_message(db, await ctx.temporal.client(), ctx.settings, actor_for(access), room, body, upload)
     except DiscussionProblem as problem:
         return await room_page(request, db, access, room, status_code=problem.status_code, error=problem.message, body=body)
-    return redirect(room_url(access.case.id, room.id) + "#latest")
+    return redirect(request, room_url(access.case.id, room.id) + "#latest")
 
 
 # ---- JSON API ---------------------------------------------------------------------------------
@@ -264,7 +264,7 @@ def as_http(problem: DiscussionProblem) -> HTTPException:
     tags=["discussions"],
     summary="Discussion rooms you can see",
     response_model=DiscussionsOverview,
-    responses=problems(401, 404),
+    responses=documented(401, 404),
 )
 async def api_discussions(db: Db, access: CaseInView) -> DiscussionsOverview:
     return await overview(db, access)
@@ -276,7 +276,7 @@ async def api_discussions(db: Db, access: CaseInView) -> DiscussionsOverview:
     summary="Open discussions and the joint room (the mediator or staff)",
     response_model=DiscussionsOverview,
     dependencies=[Depends(csrf_protect)],
-    responses=problems(401, 403, 404, 409),
+    responses=documented(401, 403, 404, 409),
 )
 async def api_open_discussions(db: Db, access: CaseInView) -> DiscussionsOverview:
     try:
@@ -293,7 +293,7 @@ async def api_open_discussions(db: Db, access: CaseInView) -> DiscussionsOvervie
     response_model=DiscussionRoomOut,
     status_code=201,
     dependencies=[Depends(csrf_protect)],
-    responses=problems(401, 403, 404, 409, 422),
+    responses=documented(401, 403, 404, 409, 422),
 )
 async def api_create_caucus(body: NewCaucusRoom, db: Db, access: CaseInView) -> DiscussionRoomOut:
     try:
@@ -315,7 +315,7 @@ async def api_room(db: AsyncSession, access: CaseAccess, room_id: int) -> Discus
     tags=["discussions"],
     summary="A room's messages, oldest first",
     response_model=list[RoomMessageOut],
-    responses=problems(401, 404),
+    responses=documented(401, 404),
 )
 async def api_room_messages(room_id: PathId, db: Db, access: CaseInView) -> list[RoomMessageOut]:
     room = await api_room(db, access, room_id)
@@ -329,7 +329,7 @@ async def api_room_messages(room_id: PathId, db: Db, access: CaseInView) -> list
     response_model=RoomMessageOut,
     status_code=201,
     dependencies=[Depends(csrf_protect)],
-    responses=problems(401, 403, 404, 409, 422),
+    responses=documented(401, 403, 404, 409, 422),
 )
 async def api_post_message(room_id: PathId, body: NewRoomMessage, ctx: Ctx, db: Db, access: CaseInView) -> RoomMessageOut:
     room = await api_room(db, access, room_id)

@@ -13,7 +13,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from api.deps import CaseInView, csrf_protect, Ctx, Db, PathId
 from api.pages import redirect, render
-from api.routes.api_v1 import problems
+from api.errors import documented
 from core.case_facts import case_titles
 from features.documents.service import (
     CATEGORIES,
@@ -148,7 +148,7 @@ async def add_document_form(request: Request, ctx: Ctx, db: Db, access: CaseInVi
             "share_with": [str(v) for v in form.getlist("share_with")],
         }
         return await documents_page(request, db, access, status_code=problem.status_code, errors=problem.errors, form=kept)
-    return redirect(f"/cases/{access.case.id}/documents", f"“{document.title}” was added.")
+    return redirect(request, f"/cases/{access.case.id}/documents", f"“{document.title}” was added.")
 
 
 @router.get("/cases/{case_id}/documents/{document_id}/download", include_in_schema=False)
@@ -157,10 +157,10 @@ async def download_page(ctx: Ctx, db: Db, access: CaseInView, document_id: PathI
 
 
 @router.post("/cases/{case_id}/documents/{document_id}/delete", include_in_schema=False, dependencies=[Depends(csrf_protect)])
-async def delete_document_form(ctx: Ctx, db: Db, access: CaseInView, document_id: PathId):
+async def delete_document_form(request: Request, ctx: Ctx, db: Db, access: CaseInView, document_id: PathId):
     if not await delete_document(db, file_store(ctx.settings), access.case.id, document_id, access.viewer.id, access.is_staff):
         raise not_found()
-    return redirect(f"/cases/{access.case.id}/documents", "The document was deleted.")
+    return redirect(request, f"/cases/{access.case.id}/documents", "The document was deleted.")
 
 
 # ---- JSON API ----------------------------------------------------------------------------------
@@ -240,7 +240,7 @@ UPLOAD_BODY = {
     tags=["documents"],
     summary="Documents of a case shared with you",
     response_model=list[DocumentOut],
-    responses=problems(401, 404),
+    responses=documented(401, 404),
 )
 async def list_documents_api(
     db: Db,
@@ -260,7 +260,7 @@ async def list_documents_api(
     response_model=DocumentOut,
     dependencies=[Depends(upload_size_guard), Depends(csrf_protect)],
     openapi_extra=UPLOAD_BODY,
-    responses=problems(401, 403, 404, 413, 415, 422),
+    responses=documented(401, 403, 404, 413, 415, 422),
 )
 async def add_document_api(request: Request, ctx: Ctx, db: Db, access: CaseInView):
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
@@ -278,7 +278,7 @@ async def add_document_api(request: Request, ctx: Ctx, db: Db, access: CaseInVie
     tags=["documents"],
     summary="A document's details",
     response_model=DocumentOut,
-    responses=problems(401, 404),
+    responses=documented(401, 404),
 )
 async def document_api(db: Db, access: CaseInView, document_id: PathId) -> DocumentOut:
     row = await visible_document(db, access.case.id, document_id, access.viewer.id, access.is_staff)
@@ -292,7 +292,7 @@ async def document_api(db: Db, access: CaseInView, document_id: PathId) -> Docum
     tags=["documents"],
     summary="Download a document (always as an attachment)",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "The file"}, **problems(401, 404)},
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "The file"}, **documented(401, 404)},
 )
 async def download_api(ctx: Ctx, db: Db, access: CaseInView, document_id: PathId):
     return await download(ctx, db, access, document_id)
@@ -304,7 +304,7 @@ async def download_api(ctx: Ctx, db: Db, access: CaseInView, document_id: PathId
     summary="Delete a document (its uploader or staff)",
     status_code=204,
     dependencies=[Depends(csrf_protect)],
-    responses=problems(401, 403, 404),
+    responses=documented(401, 403, 404),
 )
 async def delete_document_api(ctx: Ctx, db: Db, access: CaseInView, document_id: PathId) -> Response:
     if not await delete_document(db, file_store(ctx.settings), access.case.id, document_id, access.viewer.id, access.is_staff):

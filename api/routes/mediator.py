@@ -58,9 +58,9 @@ async def answer_conflict_check(
     except ActionRejected as refusal:
         return await _render_conflict_check(request, ctx, db, case_id, viewer, 409, str(refusal), reason)
     if decision == "accept":
-        return redirect(f"/cases/{case_id}", "Thank you: you have accepted this case. The parties have been told you are their mediator.")
+        return redirect(request, f"/cases/{case_id}", "Thank you: you have accepted this case. The parties have been told you are their mediator.")
     # A mediator who declines takes no part in the case, so its Case Home is not theirs to open.
-    return redirect("/cases", f"Thank you: you declined case {case_id} for a conflict. The center will ask the next mediator.")
+    return redirect(request, "/cases", f"Thank you: you declined case {case_id} for a conflict. The center will ask the next mediator.")
 
 
 async def _render_mediator_page(request: Request, ctx, db, case_id: int, viewer: Viewer, status_code: int = 200, error: str = "", note: str = ""):
@@ -95,7 +95,7 @@ async def _act(request: Request, ctx, db, case_id: int, viewer: Viewer, action, 
         return await _render_mediator_page(request, ctx, db, case_id, viewer, 422, str(problem), note)
     except ActionRejected as refusal:
         return await _render_mediator_page(request, ctx, db, case_id, viewer, 409, str(refusal), note)
-    return redirect(f"/cases/{case_id}/mediator", done)
+    return redirect(request, f"/cases/{case_id}/mediator", done)
 
 
 @router.post("/cases/{case_id}/mediator/fee-deposit", include_in_schema=False, dependencies=[Depends(csrf_protect)])

@@ -44,7 +44,7 @@ async def profile_form(request: Request, db: Db, viewer: CurrentViewer):
         await save_profile(db, viewer.person, form, viewer.is_staff)
     except ProfileProblem as problem:
         return _page(request, viewer.person, form, staff_edit=False, errors=problem.errors, status_code=422)
-    return redirect("/profile", "Your profile was saved.")
+    return redirect(request, "/profile", "Your profile was saved.")
 
 
 @router.get("/staff/people/{person_id}", include_in_schema=False)
@@ -61,7 +61,7 @@ async def person_form(request: Request, db: Db, viewer: StaffViewer, person_id: 
         await save_profile(db, person, form, staff=True)
     except ProfileProblem as problem:
         return _page(request, person, form, staff_edit=True, errors=problem.errors, status_code=422)
-    return redirect(f"/staff/people/{person.id}", f"{person.full_name}'s details were saved.")
+    return redirect(request, f"/staff/people/{person.id}", f"{person.full_name}'s details were saved.")
 
 
 async def _person_or_404(db, person_id: int) -> Person:

@@ -1,23 +1,21 @@
-"""Submit Mediator Ranking (page and JSON API) and mediator profiles."""
+"""Submit Mediator Ranking and mediator profiles: the page and the JSON API, both doors to features/ranking."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import Response
 
-from api.deps import CaseAccess, CaseInView, csrf_protect, Ctx, CurrentViewer, Db, PathId
+from api.deps import CaseAccess, CaseInView, CurrentViewer, Ctx, Db, PathId, csrf_protect
+from api.errors import documented, status_of
+from api.forms import SHOWN_ON_THE_PAGE, form_input
 from api.pages import redirect, render
-from core.inputs import MAX_ID, Id, is_id
 from core.case_facts import case_titles
-from features.lifecycle import ActionRejected
+from core.errors import DomainError
+from core.inputs import MAX_ID
+from features.ranking.models import Ballot, BallotOut, MediatorOut, PartyOut, RankingOut, ReceiptOut
 from features.ranking.service import (
-    BallotProblem,
-    MediatorCard,
-    NotAParty,
-    NotYourParty,
     RankingView,
-    ballot_from_form,
-    choices_from_form,
+    choices_as_typed,
     mediator_profile,
     new_form_nonce,
     ranking_view,
@@ -27,134 +25,61 @@ from features.ranking.service import (
 
 router = APIRouter(tags=["ranking"])
 
-
-async def _view(ctx, db, access: CaseAccess, party: int | None) -> RankingView:
-    try:
-        return await ranking_view(ctx, db, access, party)
-    except NotAParty:
-        raise HTTPException(status_code=404, detail="No such case.") from None
-    except NotYourParty as error:
-        raise HTTPException(status_code=403, detail=str(error)) from None
+PartyQuery = Annotated[int | None, Query(ge=1, le=MAX_ID, description="The party to rank for, when you act for more than one.")]
 
 
-async def _page(request: Request, db, access: CaseAccess, view: RankingView, status_code: int = 200, error: str = ""):
+async def _page(request: Request, db, access: CaseAccess, view: RankingView, problem: DomainError | None = None) -> Response:
     titles = await case_titles(db, [access.case.id])
-    options = [str(n) for n in range(1, len(view.panel) + 1)]
     return render(
         request,
         "pages/ranking.html",
-        status_code=status_code,
+        status_code=status_of(problem) if problem else 200,
         case=access.case,
         title=titles[access.case.id],
-        status=view.status,
         access=access,
+        status=view.state,
         view=view,
-        options=options,
+        options=[str(n) for n in range(1, len(view.panel) + 1)],
         nonce=new_form_nonce(),
-        error=error,
+        error=problem.message if problem else "",
     )
 
 
-def _party_param(value) -> int | None:
-    text = str(value or "").strip()
-    if not text:
-        return None
-    if not text.isdigit() or not is_id(int(text)):
-        raise HTTPException(status_code=422, detail="party must be the number of a party on this case.")
-    return int(text)
-
-
 @router.get("/cases/{case_id}/ranking", include_in_schema=False)
-async def ranking_page(request: Request, ctx: Ctx, db: Db, access: CaseInView):
-    view = await _view(ctx, db, access, _party_param(request.query_params.get("party")))
-    return await _page(request, db, access, view)
+async def ranking_page(request: Request, ctx: Ctx, db: Db, access: CaseInView, party: PartyQuery = None):
+    return await _page(request, db, access, await ranking_view(ctx, db, access, party))
 
 
 @router.post("/cases/{case_id}/ranking", include_in_schema=False, dependencies=[Depends(csrf_protect)])
 async def ranking_form(request: Request, ctx: Ctx, db: Db, access: CaseInView):
     form = await request.form()
-    view = await _view(ctx, db, access, _party_param(form.get("party_id")))
-    if not view.is_open:
-        return await _page(request, db, access, view, status_code=409, error=view.closed_message)
+    party = str(form.get("party_id", ""))
+    view = await ranking_view(ctx, db, access, int(party) if party.isdigit() and int(party) <= MAX_ID else None)
+    seen = str(form.get("ranking_round", ""))
     try:
-        ranked, eliminated = ballot_from_form(form, view)
-        receipt = await submit_ranking(ctx, access, view.party.id, ranked, eliminated, key=str(form.get("nonce", "")), source="form")
-    except (BallotProblem, ActionRejected) as problem:
-        view.choices = choices_from_form(form, [m.id for m in view.panel])
-        return await _page(request, db, access, view, status_code=422 if isinstance(problem, BallotProblem) else 409, error=str(problem))
-    return redirect(f"/cases/{access.case.id}", receipt_notice(receipt))
+        # With JavaScript the page sends the two lists; without it, one select per mediator.
+        # A page left open after the round closed still sends its selects; the workflow answers that one itself.
+        panel = view.names if view.is_open else {int(k[7:]): k for k in form.keys() if k.startswith("choice_") and k[7:].isdigit() and int(k[7:]) <= MAX_ID}
+        ballot = await form_input(request, Ballot) if form.getlist("ranked") else Ballot.from_choices(form, panel)
+        receipt = await submit_ranking(ctx, access, ballot, key=str(form.get("nonce", "")), source="form", seen_round=int(seen) if seen.isdigit() else None)
+    except SHOWN_ON_THE_PAGE as problem:
+        view.choices = choices_as_typed(form, [m.id for m in view.panel])
+        return await _page(request, db, access, view, problem)
+    return redirect(request, f"/cases/{access.case.id}", receipt_notice(receipt))
 
 
 @router.get("/mediators/{person_id}", include_in_schema=False)
-async def mediator_page(request: Request, db: Db, viewer: CurrentViewer, person_id: PathId):
-    card = await mediator_profile(db, viewer, person_id)
-    if card is None:
-        raise HTTPException(status_code=404, detail="No such mediator.")
-    back = request.query_params.get("case", "")
-    return render(request, "pages/mediator_profile.html", mediator=card, back_case=int(back) if back.isdigit() and is_id(int(back)) else None)
+async def mediator_page(request: Request, db: Db, viewer: CurrentViewer, person_id: PathId, case: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None):
+    return render(request, "pages/mediator_profile.html", mediator=await mediator_profile(db, viewer, person_id), back_case=case)
 
 
 # ---- JSON API ----------------------------------------------------------------------------------
 
 
-class MediatorOut(BaseModel):
-    id: int
-    full_name: str
-    bio: str
-    expertise: str
-    region: str
-    languages: str
-    fee: str
-
-    @classmethod
-    def of(cls, card: MediatorCard) -> "MediatorOut":
-        return cls(**card.__dict__)
-
-
-class PartyOut(BaseModel):
-    id: int
-    full_name: str
-    is_self: bool = Field(description="True when this party is the signed-in person; false when they act as a representative.")
-    submitted: bool
-
-
-class BallotOut(BaseModel):
-    ranked: list[int] = Field(description="Mediator ids in order of preference.")
-    eliminated: list[int]
-    submitted_by_id: int
-    submitted_at: str
-
-
-class RankingOut(BaseModel):
-    case_id: int
-    party_id: int = Field(description="The party this ranking is for.")
-    acts_for: list[PartyOut] = Field(description="Every party the signed-in person may rank for.")
-    open: bool
-    message: str = Field(description="Why ranking is not open, when it is not.")
-    stage: str
-    ranking_round: int
-    deadline: str | None
-    max_eliminations: int
-    panel: list[MediatorOut]
-    my_ballot: BallotOut | None = Field(description="This party's current ballot, if submitted this round.")
-
-
-class RankingIn(BaseModel):
-    party_id: Id | None = Field(None, description="The party to rank for; defaults to the first party the signed-in person acts for.")
-    ranked: list[Id] = Field(description="Mediator ids in order of preference.", max_length=50)
-    eliminated: list[Id] = Field(default_factory=list, max_length=50)
-
-
-class ReceiptOut(BaseModel):
-    ranking_round: int
-    revision: bool = Field(description="True when this replaced an earlier ballot of this round.")
-    unchanged: bool = Field(description="True when the ballot was identical to the one already submitted.")
-    waiting_for_count: int = Field(description="How many parties have not ranked yet.")
-
-
-@router.get("/api/v1/cases/{case_id}/ranking", response_model=RankingOut)
-async def ranking_json(ctx: Ctx, db: Db, access: CaseInView, party: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> RankingOut:
-    view = await _view(ctx, db, access, party)
+@router.get("/api/v1/cases/{case_id}/ranking", response_model=RankingOut, responses=documented(401, 403, 404))
+async def get_ranking(ctx: Ctx, db: Db, access: CaseInView, party: PartyQuery = None) -> RankingOut:
+    """The panel to rank and your own ballot of this round, for you or a party you represent."""
+    view = await ranking_view(ctx, db, access, party)
     ballot = view.ballot
     return RankingOut(
         case_id=view.case_id,
@@ -162,40 +87,37 @@ async def ranking_json(ctx: Ctx, db: Db, access: CaseInView, party: Annotated[in
         acts_for=[PartyOut(**p.__dict__) for p in view.acts_for],
         open=view.is_open,
         message=view.closed_message,
-        stage=view.stage,
-        ranking_round=view.ranking_round,
-        deadline=view.deadline,
+        stage=view.state.stage,
+        ranking_round=view.state.ranking_round,
+        deadline=view.state.stage_deadline,
         max_eliminations=view.max_eliminations,
-        panel=[MediatorOut.of(m) for m in view.panel],
+        panel=view.panel,
         my_ballot=BallotOut(ranked=ballot.ranked, eliminated=ballot.eliminated, submitted_by_id=ballot.submitted_by_id, submitted_at=ballot.submitted_at)
         if ballot
         else None,
     )
 
 
-@router.put("/api/v1/cases/{case_id}/ranking", response_model=ReceiptOut, dependencies=[Depends(csrf_protect)])
-async def submit_ranking_json(
-    body: RankingIn,
+@router.put(
+    "/api/v1/cases/{case_id}/ranking",
+    response_model=ReceiptOut,
+    dependencies=[Depends(csrf_protect)],
+    responses=documented(401, 403, 404, 409, 422, 503),
+)
+async def put_ranking(
+    body: Ballot,
     ctx: Ctx,
     access: CaseInView,
     idempotency_key: Annotated[str | None, Header(description="Repeat a request with the same key and it counts once.")] = None,
 ) -> ReceiptOut:
-    try:
-        receipt = await submit_ranking(ctx, access, body.party_id, body.ranked, body.eliminated, key=idempotency_key or "", source="api")
-    except NotAParty:
-        raise HTTPException(status_code=404, detail="No such case.") from None
-    except NotYourParty as error:
-        raise HTTPException(status_code=403, detail=str(error)) from None
-    except BallotProblem as problem:
-        raise HTTPException(status_code=422, detail=str(problem)) from None
+    """Submit or revise your ranking. An invalid ballot is 422; a round that is not open is 409."""
+    receipt = await submit_ranking(ctx, access, body, key=idempotency_key or "", source="api")
     return ReceiptOut(
         ranking_round=receipt.ranking_round, revision=receipt.revision, unchanged=receipt.unchanged, waiting_for_count=len(receipt.waiting_for)
     )
 
 
-@router.get("/api/v1/mediators/{person_id}", response_model=MediatorOut)
-async def mediator_json(db: Db, viewer: CurrentViewer, person_id: PathId) -> MediatorOut:
-    card = await mediator_profile(db, viewer, person_id)
-    if card is None:
-        raise HTTPException(status_code=404, detail="No such mediator.")
-    return MediatorOut.of(card)
+@router.get("/api/v1/mediators/{person_id}", response_model=MediatorOut, responses=documented(401, 404))
+async def get_mediator(db: Db, viewer: CurrentViewer, person_id: PathId) -> MediatorOut:
+    """A mediator's profile, for anyone on a case where they are proposed, checking for conflicts, or serving."""
+    return await mediator_profile(db, viewer, person_id)

@@ -41,8 +41,8 @@ def _not_found(error: LookupError) -> HTTPException:
 
 
 @router.get("/staff", include_in_schema=False)
-async def staff_home(viewer: StaffViewer):
-    return redirect("/staff/cases")
+async def staff_home(request: Request, viewer: StaffViewer):
+    return redirect(request, "/staff/cases")
 
 
 @router.get("/staff/cases", include_in_schema=False)
@@ -101,7 +101,7 @@ async def _act(request: Request, ctx, db, viewer, case_id: int, run, form=None):
         return await _case_page(request, ctx, db, viewer, case_id, str(problem), 422, form)
     except ActionRejected as rejected:
         return await _case_page(request, ctx, db, viewer, case_id, str(rejected), 409, form)
-    return redirect(f"/staff/cases/{case_id}", notice)
+    return redirect(request, f"/staff/cases/{case_id}", notice)
 
 
 @router.post("/staff/cases/{case_id}/intake", include_in_schema=False, dependencies=CSRF)
@@ -176,7 +176,7 @@ async def new_mediator_form(request: Request, ctx: Ctx, db: Db, viewer: StaffVie
         return render(
             request, "pages/staff_mediator_form.html", status_code=422, form=form, errors=problem.errors, person_id=None, section="mediators"
         )
-    return redirect("/staff/mediators", f"{entry.name} was added to the mediator directory.")
+    return redirect(request, "/staff/mediators", f"{entry.name} was added to the mediator directory.")
 
 
 @router.get("/staff/mediators/{person_id}", include_in_schema=False)
@@ -199,7 +199,7 @@ async def edit_mediator_form(request: Request, db: Db, viewer: StaffViewer, pers
         return render(
             request, "pages/staff_mediator_form.html", status_code=422, form=form, errors=problem.errors, person_id=person_id, section="mediators"
         )
-    return redirect("/staff/mediators", f"{entry.name}'s directory entry was saved.")
+    return redirect(request, "/staff/mediators", f"{entry.name}'s directory entry was saved.")
 
 
 # ---- pages: outbox ----------------------------------------------------------------------------------

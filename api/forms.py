@@ -1,0 +1,111 @@
+"""The page door of an action: a submitted form read into the action's one input model, and the page shown again,
+with what went wrong next to each field and the form as the person left it, when the action cannot be taken.
+
+The JSON door takes the same model as its body, so both doors have one set of limits and the same words for each
+mistake. (FastAPI's `Annotated[Model, Form()]` refuses a bad form before the route runs, which leaves no way to
+show the page again with the errors in place; hence this small reader.)
+"""
+
+import types
+import typing
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
+
+from api.pages import redirect
+from core.errors import DomainError, Invalid, Rejected, Unavailable
+
+M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
+
+# The refusals a person can act on from the same page: what to fix, the wrong moment, or a pause.
+SHOWN_ON_THE_PAGE = (Invalid, Rejected, Unavailable)
+
+
+def field_messages(error: ValidationError) -> dict[str, str]:
+    """Each field to correct and what is wrong with it; nested fields are named `others.0.email`."""
+    fields: dict[str, str] = {}
+    for problem in error.errors():
+        name = ".".join(str(part) for part in problem["loc"]) or "form"
+        fields.setdefault(name, str(problem["msg"]).removeprefix("Value error, "))
+    return fields
+
+
+def _is_list(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_list(arg) for arg in typing.get_args(annotation) if arg is not type(None))
+    if origin is typing.Annotated:
+        return _is_list(typing.get_args(annotation)[0])
+    return origin is list
+
+
+def _item_model(annotation: Any) -> type[BaseModel] | None:
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) is list:
+        (item,) = typing.get_args(annotation) or (None,)
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            return item
+    return None
+
+
+def _is_bool(annotation: Any) -> bool:
+    return annotation is bool or (typing.get_origin(annotation) is typing.Annotated and typing.get_args(annotation)[0] is bool)
+
+
+def form_data(form: FormData, model: type[BaseModel]) -> dict[str, Any]:
+    """The form's fields as the model's input: repeated fields as lists, unticked boxes as False, blank
+    non-text fields as absent, and blocks named `others-0-email` as a list of the item model's inputs."""
+    data: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        item = _item_model(field.annotation)
+        if item is not None:
+            rows: dict[int, dict[str, Any]] = {}
+            for key in form.keys():
+                prefix, _, rest = key.partition("-")
+                index, _, sub = rest.partition("-")
+                if prefix == name and index.isdigit() and sub:
+                    rows.setdefault(int(index), {})[sub] = form.get(key)
+            # The blank blocks a page offers for adding one more are not entries.
+            data[name] = [row for _, row in sorted(rows.items()) if any(str(v).strip() for v in row.values())]
+        elif _is_list(field.annotation):
+            data[name] = [v for v in form.getlist(name) if not isinstance(v, str) or v != ""]
+        elif _is_bool(field.annotation):
+            data[name] = str(form.get(name, "")).lower() in ("on", "true", "yes", "1")
+        elif name in form:
+            value = form.get(name)
+            if value == "" and field.annotation is not str and "str" not in str(field.annotation):
+                continue
+            data[name] = value
+    return data
+
+
+async def form_input(request: Request, model: type[M]) -> M:
+    form = await request.form()
+    try:
+        return model.model_validate(form_data(form, model))
+    except ValidationError as error:
+        fields = field_messages(error)
+        raise Invalid("; ".join(fields.values()), fields) from None
+
+
+async def submit(
+    request: Request,
+    model: type[M],
+    action: Callable[[M], Awaitable[R]],
+    page: Callable[[DomainError], Awaitable[Response]],
+    done: Callable[[R], tuple[str, str]],
+) -> Response:
+    """Read the form, take the action, then go on to `done`'s page with its notice, or show `page` again with the
+    problem (what to fix next to the fields, or why not now) when the person can act on it from there."""
+    try:
+        result = await action(await form_input(request, model))
+    except SHOWN_ON_THE_PAGE as problem:
+        return await page(problem)
+    url, notice = done(result)
+    return redirect(request, url, notice)
