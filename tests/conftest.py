@@ -44,7 +44,8 @@ def migrated_template(tmp_path_factory) -> Path:
 
 
 POSTGRES_ADMIN_URL = os.environ.get("MEDIATION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-POSTGRES_TEMPLATE = "mediation_test_template"
+# One template per run: two runs on one machine (two checkouts, CI beside a developer) must not drop each other's.
+POSTGRES_TEMPLATE = f"mediation_test_template_{os.getpid()}"
 
 
 def pytest_generate_tests(metafunc):
@@ -59,7 +60,7 @@ def database_engine(request) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_template() -> str:
+def postgres_template():
     """A migrated PostgreSQL database that each test clones; CI insists on PostgreSQL, a laptop may lack it."""
     try:
         admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5)
@@ -73,7 +74,9 @@ def postgres_template() -> str:
         admin.execute(f'DROP DATABASE IF EXISTS "{POSTGRES_TEMPLATE}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{POSTGRES_TEMPLATE}"')
     upgrade_database(_postgres_url(POSTGRES_TEMPLATE))
-    return POSTGRES_TEMPLATE
+    yield POSTGRES_TEMPLATE
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{POSTGRES_TEMPLATE}" WITH (FORCE)')
 
 
 def _postgres_url(database: str) -> str:
