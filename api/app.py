@@ -14,7 +14,7 @@ from api import errors
 from api.deps import note_changes_paused
 from api.input_guard import InputGuard
 from api.pages import render
-from api.routes import api_v1, auth, calendar, case_room, cases, discussions, documents, health, mediator, profile, ranking, staff
+from api.routes import auth, calendar, cases, discussions, documents, health, mediator, profile, ranking, staff
 from core.db.session import create_engine, session_factory
 from core.settings import Settings, get_settings
 from features.context import AppContext, TemporalConnection
@@ -81,9 +81,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         ranking.router,
         mediator.router,
         staff.router,
-        api_v1.router,
         profile.router,
-        case_room.router,
         documents.router,
         discussions.router,
         calendar.router,

@@ -20,6 +20,11 @@ from api.pages import redirect
 from core.errors import DomainError, Invalid, Rejected, Unavailable
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class NoInput(BaseModel):
+    """The input of an action that is only a button (the form carries nothing but its CSRF token)."""
+
 R = TypeVar("R")
 
 # The refusals a person can act on from the same page: what to fix, the wrong moment, or a pause.

@@ -14,7 +14,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from features.accounts.security import hash_password
 from core.db.models import Case, MediatorProfile, Person
 from core.db.session import transaction
-from features.cases.roster import PartyContact, RequestToMediate, file_case
+from features.cases.roster import PartyContact, NewCase, file_case
 from core.settings import Settings
 from workflows.case import CaseWorkflow
 from workflows.types import IntakeDecision
@@ -187,7 +187,7 @@ async def seed_demo(sessions: async_sessionmaker[AsyncSession], client: Client, 
                 session,
                 client,
                 settings,
-                RequestToMediate(
+                NewCase(
                     **DEMO_REQUEST,
                     filer_id=katy.id,
                     parties=[

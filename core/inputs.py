@@ -1,10 +1,11 @@
 """Rules for what people type, shared by every form and JSON body."""
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BeforeValidator, Field
-from pydantic_core import PydanticCustomError
+from pydantic import Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic_core import PydanticCustomError, core_schema
 
 EMAIL_PROBLEM = "Enter a valid email address, like name@example.com."
 
@@ -30,6 +31,8 @@ def is_id(value: object) -> bool:
 
 
 # ---- text ----------------------------------------------------------------------------------------
+# Each is metadata for `Annotated[str, ...]`, so the limits and the words for breaking them live in the model
+# that both doors share, and the JSON schema shows the limit.
 
 
 def _one_line(value: object) -> object:
@@ -43,37 +46,77 @@ def _paragraphs(value: object) -> object:
     return value.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
-def _limits(label: str, max_length: int, required: str | None):
-    def check(value: str) -> str:
-        if not value and required:
-            raise PydanticCustomError("required", required)
-        if len(value) > max_length:
-            raise PydanticCustomError("too_long", f"Keep {label} to {max_length:,} characters (it has {len(value):,}).")
+@dataclass(frozen=True)
+class Line:
+    """One line of text (`Annotated[str, Line(200, "the title", required="Enter a title.")]`): trimmed, inner
+    whitespace collapsed, at most `max_length` characters; `required` is the sentence shown when it is left empty.
+    `label` names the field inside a sentence ("Keep the title to 200 characters")."""
+
+    max_length: int
+    label: str
+    required: str | None = None
+
+    def clean(self, value: object) -> object:
+        return _one_line(value)
+
+    def check(self, value: str) -> str:
+        if not value and self.required:
+            raise PydanticCustomError("required", self.required)
+        if len(value) > self.max_length:
+            raise PydanticCustomError("too_long", f"Keep {self.label} to {self.max_length:,} characters (it has {len(value):,}).")
         return value
 
-    return check
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(self.clean, core_schema.no_info_after_validator_function(self.check, handler(source)))
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        return {**handler(schema), "maxLength": self.max_length}
 
 
-def Line(max_length: int, label: str, required: str | None = None) -> Any:
-    """One line of text: trimmed, inner whitespace collapsed; `required` is the sentence shown when it is left empty."""
-    return Annotated[str, BeforeValidator(_one_line), AfterValidator(_limits(label, max_length, required)), Field(json_schema_extra={"maxLength": max_length})]
-
-
-def Paragraphs(max_length: int, label: str, required: str | None = None) -> Any:
+@dataclass(frozen=True)
+class Paragraphs(Line):
     """Text that may run over several lines (line breaks and tabs kept), trimmed at both ends."""
-    return Annotated[str, BeforeValidator(_paragraphs), AfterValidator(_limits(label, max_length, required)), Field(json_schema_extra={"maxLength": max_length})]
+
+    def clean(self, value: object) -> object:
+        return _paragraphs(value)
 
 
-def _email(value: str) -> str:
-    if not value:
-        return value
-    address = normalized_email(value)
-    if address is None:
-        raise PydanticCustomError("email", EMAIL_PROBLEM)
-    return address
-
-
-def EmailAddress(required: str | None = "Enter an email address.") -> Any:
+@dataclass(frozen=True)
+class EmailAddress(Line):
     """An email address as the center stores it: checked by email-validator, lowercased."""
-    return Annotated[str, BeforeValidator(_one_line), AfterValidator(_limits("the email address", 320, required)), AfterValidator(_email),
-                     Field(json_schema_extra={"format": "email", "maxLength": 320})]
+
+    max_length: int = 320
+    label: str = "the email address"
+    required: str | None = "Enter an email address."
+
+    def check(self, value: str) -> str:
+        value = super().check(value)
+        if not value:
+            return value
+        address = normalized_email(value)
+        if address is None:
+            raise PydanticCustomError("email", EMAIL_PROBLEM)
+        return address
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        return {**super().__get_pydantic_json_schema__(schema, handler), "format": "email"}
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """One of a fixed list of choices (`Annotated[str, OneOf(OUTCOMES, "Choose the outcome.")]`), refused in the
+    person's words rather than as a list of every allowed value."""
+
+    choices: tuple[str, ...]
+    message: str
+
+    def check(self, value: str) -> str:
+        if value not in self.choices:
+            raise PydanticCustomError("choice", self.message)
+        return value
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        return {**handler(schema), "enum": list(self.choices)}

@@ -1,6 +1,9 @@
 """Times: stored and computed in UTC everywhere."""
 
 from datetime import datetime, timezone
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -10,3 +13,7 @@ def as_utc(moment: datetime) -> datetime:
 
 def iso_utc(moment: datetime | None) -> str | None:
     return as_utc(moment).isoformat() if moment is not None else None
+
+
+# A moment in a JSON answer: always with its offset (RFC 3339), whatever the database handed back.
+UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]

@@ -10,7 +10,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from core.db.models import Email, MediatorProfile, Person
 from core.db.session import transaction
-from features.cases.roster import PartyContact, RequestToMediate, file_case
+from features.cases.roster import PartyContact, NewCase, file_case
 from core.settings import Settings
 from workflows.case import CaseWorkflow
 from core.case_state import CaseState
@@ -53,7 +53,7 @@ async def make_case(
             session,
             client,
             settings,
-            RequestToMediate(
+            NewCase(
                 property_address=address,
                 dispute_bases=["Deposit dispute"],
                 dispute_value="$75,001 and over",

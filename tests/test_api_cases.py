@@ -52,7 +52,7 @@ async def test_a_case_from_filing_to_closing_through_the_api(web):
         case_id = case["id"]
         assert case["title"] == "Katy Perry vs Taylor Swift" and case["stage"] == "intake_review" and case["stage_label"] == "Intake review"
         assert filed.headers["location"] == f"/api/v1/cases/{case_id}"
-        assert [c["id"] for c in (await k.api("GET", "/api/v1/cases")).json()] == [case_id]
+        assert [c["id"] for c in (await k.api("GET", "/api/v1/cases")).json()["items"]] == [case_id]
 
         # The staff JSON API is another module's; intake goes straight to the workflow here.
         await handle(web.client, web.settings, case_id).execute_update(
@@ -72,12 +72,12 @@ async def test_a_case_from_filing_to_closing_through_the_api(web):
         await sign_in(n, nate.email)
         assert (await n.api("GET", f"/api/v1/cases/{case_id}/conflict-check")).status_code == 404
         assert (await n.api("POST", f"/api/v1/cases/{case_id}/conflict-check", {"accept": True})).status_code == 404
-        assert case_id not in [c["id"] for c in (await n.api("GET", "/api/v1/cases")).json()]
+        assert case_id not in [c["id"] for c in (await n.api("GET", "/api/v1/cases")).json()["items"]]
 
         await sign_in(m, mona.email)
 
         async def listed_for_mona():
-            items = (await m.api("GET", "/api/v1/cases")).json()
+            items = (await m.api("GET", "/api/v1/cases")).json()["items"]
             return items if items and items[0]["conflict_check_requested"] else None
 
         items = await eventually(listed_for_mona)
@@ -99,17 +99,18 @@ async def test_a_case_from_filing_to_closing_through_the_api(web):
             assert home["mediator"] == {"id": mona.id, "full_name": "Mona Mediator"}
             assert home["next_steps"] == []
         mine = (await m.api("GET", f"/api/v1/cases/{case_id}")).json()
-        assert [s["text"] for s in mine["next_steps"]] == ["Collect fee deposit", "Schedule the mediation"]
+        assert [s["text"] for s in mine["next_steps"]] == ["Collect fee deposit", "Schedule the mediation: put the Mediation session on the calendar"]
 
         assert (await k.api("POST", f"/api/v1/cases/{case_id}/fee-deposit")).status_code == 403
         deposit = await m.api("POST", f"/api/v1/cases/{case_id}/fee-deposit")
         assert deposit.status_code == 200 and deposit.json()["fee_deposit_collected"] is True
         twice = await m.api("POST", f"/api/v1/cases/{case_id}/fee-deposit")
         assert twice.status_code == 409 and "already recorded" in twice.json()["detail"]
-        scheduled = await m.api("POST", f"/api/v1/cases/{case_id}/scheduled")
-        assert scheduled.status_code == 200 and scheduled.json()["stage"] == "scheduled"
+        mediation = {"title": "Mediation", "starts_at": "2027-03-01T17:00:00Z", "ends_at": "2027-03-01T20:00:00Z", "is_mediation": True}
+        assert (await m.api("POST", f"/api/v1/cases/{case_id}/calendar", mediation)).status_code == 201
+        assert (await m.api("GET", f"/api/v1/cases/{case_id}")).json()["stage"] == "scheduled"
         won = await m.api("POST", f"/api/v1/cases/{case_id}/close", {"outcome": "won"})
-        assert won.status_code == 422 and "Choose the outcome" in won.json()["detail"]
+        assert won.status_code == 422 and "Choose the outcome" in won.json()["errors"]["outcome"]
         closed = await m.api("POST", f"/api/v1/cases/{case_id}/close", {"outcome": "not_settled", "note": "No agreement."})
         assert closed.status_code == 200 and closed.json()["stage"] == "closed" and closed.json()["outcome"] == "not_settled"
         assert (await k.api("GET", f"/api/v1/cases/{case_id}")).json()["stage_label"] == "Closed"
@@ -136,7 +137,7 @@ async def test_a_party_cannot_read_another_case(web):
         for url in (f"/api/v1/cases/{case_id}", f"/api/v1/cases/{case_id}/conflict-check", f"/api/v1/cases/{case_id + 100}"):
             missing = await o.api("GET", url)
             assert missing.status_code == 404 and missing.json() == {"detail": "No such case."}
-        assert (await o.api("GET", "/api/v1/cases")).json() == []
+        assert (await o.api("GET", "/api/v1/cases")).json()["items"] == []
         assert (await o.api("POST", f"/api/v1/cases/{case_id}/close", {"outcome": "settled"})).status_code == 404
 
 

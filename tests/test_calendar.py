@@ -45,9 +45,9 @@ async def case_in_ranking(web) -> Setup:
                 "dispute_value": "$75,001 and over",
                 "description": "The seller kept the deposit.",
                 "filer_role": "party",
-                "other_name_1": taylor.full_name,
-                "other_email_1": taylor.email,
-                "other_side_1": "responding",
+                "others-0-full_name": taylor.full_name,
+                "others-0-email": taylor.email,
+                "others-0-side": "responding",
             },
         )
         assert filed.status_code == 303, filed.text

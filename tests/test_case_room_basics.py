@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from core.db.models import Message, Participant, Person
 from core.db.session import transaction
-from features.cases.roster import PartyContact, RequestToMediate, file_case
+from features.cases.roster import PartyContact, NewCase, file_case
 
 CIVILITY = "civility and mutual respect is vital and will increase the likelihood of the parties reaching a mutually agreeable settlement"
 SMALL_CLAIMS = "Note that matters within the jurisdiction of a small claims court are excluded from the requirement to mediate"
@@ -38,7 +38,7 @@ async def case_room(web) -> Room:
             session,
             web.client,
             web.settings,
-            RequestToMediate(
+            NewCase(
                 property_address="1234 Music Way, Los Angeles, CA 90210",
                 dispute_bases=["Deposit dispute", "Failure to disclose a known defect"],
                 dispute_value="$75,001 and over",
@@ -216,7 +216,7 @@ async def test_messages_are_posted_listed_newest_first_and_escaped(web):
         empty = await katy.post(f"/cases/{room.case_id}/messages", {"body": "   "})
         assert empty.status_code == 422 and "Write your message" in empty.text
         long = await katy.post(f"/cases/{room.case_id}/messages", {"body": "y" * 5001})
-        assert long.status_code == 422 and "under 5,000 characters" in long.text and "y" * 5001 in long.text  # the draft is kept
+        assert long.status_code == 422 and "Keep your message to 5,000 characters (it has 5,001)." in long.text and "y" * 5001 in long.text  # the draft is kept
 
     async with web.browser() as guest:
         await guest.login("guest@example.com")

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from core.db.models import BallotRecord, MediatorProfile, Participant, Person
 from core.db.session import transaction
-from features.cases.roster import PartyContact, RequestToMediate, file_case
+from features.cases.roster import PartyContact, NewCase, file_case
 from tests.support import status as case_status
 from tests.support import eventually, handle, wait_for_stage
 from tests.web_support import PASSWORD
@@ -28,7 +28,7 @@ async def case_in_ranking(web):
             session,
             web.client,
             web.settings,
-            RequestToMediate(
+            NewCase(
                 property_address="9 Race Street, Fresno, CA",
                 dispute_bases=["Deposit dispute"],
                 dispute_value="$75,001 and over",

@@ -11,7 +11,7 @@ from starlette.datastructures import UploadFile
 
 from core.db.models import Document, DocumentShare, Person
 from core.db.session import transaction
-from features.cases.roster import PartyContact, RequestToMediate, file_case
+from features.cases.roster import PartyContact, NewCase, file_case
 from features.documents.service import DocumentProblem, content_disposition, sanitise_file_name, served_content_type, store_document
 from core.storage import file_store
 from tests.web_support import PASSWORD
@@ -26,7 +26,7 @@ async def file_case_for(web, filer: Person, others: list[tuple[Person, str]]) ->
             session,
             web.client,
             web.settings,
-            RequestToMediate(
+            NewCase(
                 property_address="742 Evergreen Terrace, Springfield, CA 90210",
                 dispute_bases=["Deposit dispute"],
                 dispute_value="$75,001 and over",

@@ -15,9 +15,9 @@ FILING = {
     "dispute_value": "$75,001 and over",
     "description": "The seller kept the deposit after the buyer cancelled within the contingency period.",
     "filer_role": "party",
-    "other_name_1": "Taylor Swift",
-    "other_email_1": "taylor@example.com",
-    "other_side_1": "responding",
+    "others-0-full_name": "Taylor Swift",
+    "others-0-email": "taylor@example.com",
+    "others-0-side": "responding",
 }
 
 
@@ -53,14 +53,14 @@ async def test_bad_filing_is_re_rendered_with_messages_and_writes_nothing(web):
     async with web.browser() as katy:
         await katy.login("katy@example.com")
         await katy.get("/cases/new")
-        bad = dict(FILING, property_address="", dispute_bases=[], dispute_value="a lot", other_email_1="not-an-email")
+        bad = {**FILING, "property_address": "", "dispute_bases": [], "dispute_value": "a lot", "others-0-email": "not-an-email"}
         page = await katy.post("/cases/new", bad)
         assert page.status_code == 422
         for message in (
             "Enter the address of the subject property.",
             "Select at least one basis of the dispute.",
             "Choose the estimated value of the dispute.",
-            "give both a name and a valid email",
+            "Enter a valid email address, like name@example.com.",
         ):
             assert message in page.text
         # What was typed is kept.

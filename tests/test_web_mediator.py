@@ -49,9 +49,9 @@ async def case_at_conflict_check(web) -> Setup:
                 "filer_role": "agent",
                 "party_name": katy.full_name,
                 "party_email": katy.email,
-                "other_name_1": taylor.full_name,
-                "other_email_1": taylor.email,
-                "other_side_1": "responding",
+                "others-0-full_name": taylor.full_name,
+                "others-0-email": taylor.email,
+                "others-0-side": "responding",
             },
         )
         assert filed.status_code == 303, filed.text
@@ -80,7 +80,7 @@ async def accept_by_form(web, s: Setup) -> None:
     async with web.browser() as b:
         await b.login(s.mona.email)
         await b.get(f"/cases/{s.case_id}/conflict-check")
-        answered = await b.post(f"/cases/{s.case_id}/conflict-check", {"decision": "accept"})
+        answered = await b.post(f"/cases/{s.case_id}/conflict-check", {"accept": "true"})
         assert answered.status_code == 303, answered.text
     await wait_for_stage(web.client, web.settings, s.case_id, "accepted")
 
@@ -99,7 +99,7 @@ async def test_candidate_reads_the_summary_and_accepts(web):
             assert shown in page.text, shown
         assert "katy@example.com" not in page.text
 
-        answered = await b.post(f"/cases/{s.case_id}/conflict-check", {"decision": "accept"})
+        answered = await b.post(f"/cases/{s.case_id}/conflict-check", {"accept": "true"})
         assert answered.status_code == 303 and answered.headers["location"] == f"/cases/{s.case_id}"
         home = await b.get(answered.headers["location"])
         assert home.status_code == 200 and "you have accepted this case" in home.text and "Mediator accepted" in home.text
@@ -118,7 +118,7 @@ async def test_nobody_but_the_candidate_learns_about_the_conflict_check(web):
         async with web.browser() as b:
             await b.login(person.email)
             assert (await b.get(f"/cases/{s.case_id}/conflict-check")).status_code == 404, person.full_name
-            refused = await b.post(f"/cases/{s.case_id}/conflict-check", {"decision": "accept"})
+            refused = await b.post(f"/cases/{s.case_id}/conflict-check", {"accept": "true"})
             assert refused.status_code == 404, person.full_name
             assert (await b.api("GET", f"/api/v1/cases/{s.case_id}/conflict-check")).status_code == 404
             api = await b.api("POST", f"/api/v1/cases/{s.case_id}/conflict-check", {"accept": True})
@@ -135,14 +135,12 @@ async def test_decline_needs_a_reason_then_the_next_mediator_is_asked(web):
     async with web.browser() as b:
         await b.login(s.mona.email)
         await b.get(f"/cases/{s.case_id}/conflict-check")
-        unclear = await b.post(f"/cases/{s.case_id}/conflict-check", {"decision": "maybe"})
-        assert unclear.status_code == 422 and "Choose to accept the case or to decline it." in unclear.text
-        missing = await b.post(f"/cases/{s.case_id}/conflict-check", {"decision": "decline", "reason": "  "})
+        missing = await b.post(f"/cases/{s.case_id}/conflict-check", {"accept": "false", "reason": "  "})
         assert missing.status_code == 422 and "Say briefly why you must decline" in missing.text
         assert "Decline (conflict)" in missing.text
         assert (await status(web.client, web.settings, s.case_id)).candidate_mediator_id == s.mona.id
 
-        declined = await b.post(f"/cases/{s.case_id}/conflict-check", {"decision": "decline", "reason": "I represented Taylor Swift in 2023."})
+        declined = await b.post(f"/cases/{s.case_id}/conflict-check", {"accept": "false", "reason": "I represented Taylor Swift in 2023."})
         assert declined.status_code == 303 and declined.headers["location"] == "/cases"
         assert "declined case" in await b.notice(declined)
 
@@ -168,10 +166,9 @@ async def test_mediator_records_fee_deposit_scheduling_and_closes(web):
     async with web.browser() as b:
         await b.login(s.katy.email)
         assert (await b.get(url)).status_code == 403
-        for action in ("fee-deposit", "scheduled"):
-            assert (await b.post(f"{url}/{action}")).status_code == 403
+        assert (await b.post(f"{url}/fee-deposit")).status_code == 403
         assert (await b.post(f"{url}/close", {"outcome": "settled"})).status_code == 403
-        for action in ("fee-deposit", "scheduled", "close"):
+        for action in ("fee-deposit", "close"):
             assert (await b.api("POST", f"/api/v1/cases/{s.case_id}/{action}", {"outcome": "settled"})).status_code == 403
     for stranger in (s.nate, s.outsider):
         async with web.browser() as b:
@@ -182,7 +179,7 @@ async def test_mediator_records_fee_deposit_scheduling_and_closes(web):
     async with web.browser() as b:
         await b.login(s.mona.email)
         page = await b.get(url)
-        assert page.status_code == 200 and "Fee deposit collected</button>" in page.text and "Mediation scheduled</button>" in page.text
+        assert page.status_code == 200 and "Fee deposit collected</button>" in page.text and "Put the Mediation session on the calendar" in page.text
         assert "katy@example.com" in page.text and "Alex Agent (Agent)" in page.text
 
         done = await b.post(f"{url}/fee-deposit")
@@ -193,7 +190,10 @@ async def test_mediator_records_fee_deposit_scheduling_and_closes(web):
         again = await b.post(f"{url}/fee-deposit")
         assert again.status_code == 409 and "already recorded as collected" in again.text
 
-        assert (await b.post(f"{url}/scheduled")).status_code == 303
+        assert (await b.post(f"{url}/scheduled")).status_code == 404, "scheduling is done by the Mediation event on the calendar"
+        await b.get(f"/cases/{s.case_id}/calendar")
+        mediation = {"title": "Mediation", "starts_at": "2027-03-01T17:00", "ends_at": "2027-03-01T20:00", "meeting_type": "Online", "is_mediation": "on"}
+        assert (await b.post(f"/cases/{s.case_id}/calendar", mediation)).status_code == 303
         page = await b.get(url)
         assert "<strong>Mediation scheduled</strong>" in page.text and "Mediation scheduled</span>" in page.text
 

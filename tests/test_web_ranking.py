@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.db.models import BallotRecord, Case, Participant
 from core.db.session import transaction
-from features.cases.roster import PartyContact, RequestToMediate, file_case, roster_for
+from features.cases.roster import PartyContact, NewCase, file_case, roster_for
 from tests.support import eventually, handle, wait_for_stage
 from workflows.case import CaseWorkflow
 from workflows.types import ConflictDecision, IntakeDecision, NewPanel
@@ -41,7 +41,7 @@ async def open_ranking(web, *, agent: bool = False, suffix: str = "") -> Setup:
             session,
             web.client,
             web.settings,
-            RequestToMediate(
+            NewCase(
                 property_address=f"742 Evergreen Terrace{suffix}, Springfield, CA 90210",
                 dispute_bases=["Deposit dispute"],
                 dispute_value="$75,001 and over",

@@ -56,7 +56,7 @@ async def test_staff_accepts_intake_with_a_panel_and_parties_are_asked_to_rank(w
         assert f"/namespaces/{web.settings.temporal_namespace}/workflows/{web.settings.workflow_id(case_id)}" in page.text
         assert "The buyer&#39;s deposit was not returned." in page.text and "$75,001 and over" in page.text
 
-        done = await b.post(f"/staff/cases/{case_id}/intake", {"decision": "accept", "panel": [str(m1), str(m2), str(m3)]})
+        done = await b.post(f"/staff/cases/{case_id}/intake", {"accept": "true", "panel": [str(m1), str(m2), str(m3)]})
         assert "panel of 3 mediators" in await b.notice(done)
 
     requests = await eventually(lambda: _at_least(2, web.outbox(subject_starts="Please submit your mediator rankings RE: 742 Evergreen Terrace")))
@@ -87,7 +87,7 @@ async def test_parties_mediators_and_strangers_cannot_use_the_console(web):
                 refused = await b.api("GET", url)
                 assert refused.status_code == 403 and refused.json()["detail"] == "Only center staff can do this.", url
             await b.get("/cases")
-            forged = await b.post(f"/staff/cases/{case_id}/intake", {"decision": "accept"})
+            forged = await b.post(f"/staff/cases/{case_id}/intake", {"accept": "true"})
             assert forged.status_code == 403
             forged = await b.api("POST", f"/api/v1/staff/cases/{case_id}/intake", {"accept": True, "panel": [m1, m2, m3]})
             assert forged.status_code == 403
@@ -189,10 +189,10 @@ async def test_staff_extends_and_closes_a_round_early(web):
     async with web.browser() as b:
         await b.login("staff@car.org")
         await b.get(f"/staff/cases/{case_id}")
-        await b.post(f"/staff/cases/{case_id}/intake", {"decision": "accept", "panel": [str(m1), str(m2), str(m3)]})
+        await b.post(f"/staff/cases/{case_id}/intake", {"accept": "true", "panel": [str(m1), str(m2), str(m3)]})
         before = (await wait_for_stage(web.client, web.settings, case_id, "ranking")).stage_deadline
         await b.get(f"/staff/cases/{case_id}")
-        extended = await b.post(f"/staff/cases/{case_id}/extend", {"days": "2"})
+        extended = await b.post(f"/staff/cases/{case_id}/extend", {"amount": "2"})
         assert "extended by 2 days" in await b.notice(extended)
         after = (await status(web.client, web.settings, case_id)).stage_deadline
         assert after > before
@@ -211,29 +211,30 @@ async def test_invalid_staff_input_comes_back_with_a_message(web):
     async with web.browser() as b:
         await b.login("staff@car.org")
         await b.get(f"/staff/cases/{case_id}")
-        no_reason = await b.post(f"/staff/cases/{case_id}/intake", {"decision": "reject", "reason": "  "})
+        no_reason = await b.post(f"/staff/cases/{case_id}/intake", {"accept": "false", "reason": "  "})
         assert no_reason.status_code == 422 and "Give the filer a reason for rejecting the request." in no_reason.text
-        one = await b.post(f"/staff/cases/{case_id}/intake", {"decision": "accept", "panel": [str(m1)]})
+        one = await b.post(f"/staff/cases/{case_id}/intake", {"accept": "true", "panel": [str(m1)]})
         assert one.status_code == 422 and "Propose at least two mediators" in one.text
-        twice = await b.post(f"/staff/cases/{case_id}/intake", {"decision": "accept", "panel": [str(m1), str(m1), str(m2)]})
+        twice = await b.post(f"/staff/cases/{case_id}/intake", {"accept": "true", "panel": [str(m1), str(m1), str(m2)]})
         assert twice.status_code == 422 and "A mediator can appear only once on a panel." in twice.text
         api_twice = await b.api("POST", f"/api/v1/staff/cases/{case_id}/intake", {"accept": True, "panel": [m1, m1, m2]})
         assert api_twice.status_code == 422 and api_twice.json()["detail"] == "A mediator can appear only once on a panel."
         assert api_twice.json()["errors"] == {"panel": "A mediator can appear only once on a panel."}
-        unknown = await b.post(f"/staff/cases/{case_id}/intake", {"decision": "accept", "panel": ["99999", "x"]})
+        unknown = await b.post(f"/staff/cases/{case_id}/intake", {"accept": "true", "panel": ["99999"]})
         assert unknown.status_code == 422 and "from the mediators listed in the directory" in unknown.text
-        early = await b.post(f"/staff/cases/{case_id}/extend", {"days": "3"})
+        assert (await b.post(f"/staff/cases/{case_id}/intake", {"accept": "true", "panel": ["x"]})).status_code == 422
+        early = await b.post(f"/staff/cases/{case_id}/extend", {"amount": "3"})
         assert early.status_code == 409 and "Only an open ranking round can be extended." in early.text
         assert (await status(web.client, web.settings, case_id)).stage == "intake_review"
 
-        await b.post(f"/staff/cases/{case_id}/intake", {"decision": "accept", "panel": [str(m1), str(m2), str(m3)]})
+        await b.post(f"/staff/cases/{case_id}/intake", {"accept": "true", "panel": [str(m1), str(m2), str(m3)]})
         await wait_for_stage(web.client, web.settings, case_id, "ranking")
         await b.get(f"/staff/cases/{case_id}")
-        zero = await b.post(f"/staff/cases/{case_id}/extend", {"days": "0"})
+        zero = await b.post(f"/staff/cases/{case_id}/extend", {"amount": "0"})
         assert zero.status_code == 422 and "at least one day" in zero.text
-        words = await b.post(f"/staff/cases/{case_id}/extend", {"days": "soon"})
+        words = await b.post(f"/staff/cases/{case_id}/extend", {"amount": "soon"})
         assert words.status_code == 422 and "number of days" in words.text
-        api_zero = await b.api("POST", f"/api/v1/staff/cases/{case_id}/extend", {"days": 0})
+        api_zero = await b.api("POST", f"/api/v1/staff/cases/{case_id}/extend", {"amount": 0})
         assert api_zero.status_code == 422 and "at least one day" in api_zero.json()["detail"]
 
         bad_email = await b.post(
@@ -258,7 +259,7 @@ async def test_added_representative_is_invited_and_can_rank_for_their_party(web)
     async with web.browser() as b:
         await b.login("staff@car.org")
         await b.get(f"/staff/cases/{case_id}")
-        await b.post(f"/staff/cases/{case_id}/intake", {"decision": "accept", "panel": [str(m1), str(m2), str(m3)]})
+        await b.post(f"/staff/cases/{case_id}/intake", {"accept": "true", "panel": [str(m1), str(m2), str(m3)]})
         await wait_for_stage(web.client, web.settings, case_id, "ranking")
         page = await b.get(f"/staff/cases/{case_id}")
         assert f'<option value="{taylor}">Taylor Swift</option>' in page.text

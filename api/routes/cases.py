@@ -1,74 +1,291 @@
-"""My Cases, Case Home, and filing a Request to Mediate."""
+"""A case's own pages and their JSON doors: My Cases, filing a Request to Mediate, Case Home and its messages,
+Intake Details and Users (staff add and remove people there through features/staff)."""
 
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from sqlalchemy import or_, select
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 
-from api.deps import CaseInView, CurrentViewer, Ctx, Db, csrf_protect
-from api.pages import redirect, render
-from core.db.models import Case, Participant, Person
-from features.calendar.service import case_events
+from api.deps import CaseAccess, CaseInView, CurrentViewer, Ctx, Db, PathId, csrf_protect
+from api.errors import documented, status_of
+from api.forms import NoInput, submit
+from api.pages import render
 from core.case_facts import case_titles
-from features.cases.next_steps import NO_ACTION, next_steps
-from features.cases.filing import FilingForm, FilingProblem, file_request
-from features.cases.state import case_state
-from features.cases.messages import case_messages
-from features.cases.roster import DISPUTE_BASES, DISPUTE_VALUES
+from core.errors import DomainError, Forbidden
+from core.stages import FINAL_STAGES, stage_label
+from features.cases import service
+from features.cases.filing import file_request
+from features.cases.models import (
+    DISPUTE_BASES,
+    DISPUTE_VALUES,
+    MAX_OTHER_PARTIES,
+    CaseHomeOut,
+    CaseItem,
+    CasePage,
+    CaseUserOut,
+    IntakeOut,
+    MessageOut,
+    NewMessage,
+    NextStepOut,
+    PersonRef,
+    RequestToMediate,
+)
+from features.cases.next_steps import NO_ACTION
+from features.staff.models import ADDABLE_ROLES, REPRESENTATIVE_KINDS, SIDES, NewParticipant
+from features.staff.participants import add_participant, remove_participant
 
 router = APIRouter(tags=["cases"])
+CSRF = [Depends(csrf_protect)]
+Page = Annotated[int, Query(ge=1, le=100_000)]
 
 
-async def my_cases(db, viewer) -> list[Case]:
-    query = select(Case).order_by(Case.id.desc())
-    if not viewer.is_staff:
-        # A mediator asked for a conflict check is not a participant yet, but must find the case to answer.
-        query = query.where(
-            or_(Case.id.in_(select(Participant.case_id).where(Participant.person_id == viewer.id)), Case.candidate_mediator_id == viewer.id)
-        )
-    return list((await db.execute(query.limit(200))).scalars())
+# ---- My Cases ---------------------------------------------------------------------------------------
 
 
 @router.get("/cases", include_in_schema=False)
-async def my_cases_page(request: Request, db: Db, viewer: CurrentViewer):
-    cases = await my_cases(db, viewer)
-    return render(request, "pages/my_cases.html", cases=cases, titles=await case_titles(db, [c.id for c in cases]))
+async def my_cases_page(request: Request, db: Db, viewer: CurrentViewer, page: Page = 1):
+    return render(request, "pages/my_cases.html", listing=await service.my_cases(db, viewer, page))
+
+
+@router.get("/api/v1/cases", response_model=CasePage, responses=documented(401))
+async def get_my_cases(db: Db, viewer: CurrentViewer, page: Page = 1) -> CasePage:
+    """My Cases: the cases you take part in, newest first, ten at a time."""
+    return await service.my_cases(db, viewer, page)
+
+
+# ---- filing -------------------------------------------------------------------------------------------
+
+
+def _filing_blocks(values) -> int:
+    """How many other-party blocks the form shows: those filled in, one more when asked, at least one."""
+    filled = {key.split("-")[1] for key in values.keys() if key.startswith("others-") and str(values.get(key, "")).strip() and key.split("-")[1].isdigit()}
+    wanted = len(filled) + (1 if values.get("add_party") else 0)
+    return max(1, min(MAX_OTHER_PARTIES, wanted or 1))
+
+
+async def filing_page(request: Request, problem: DomainError | None = None, values=None) -> Response:
+    values = values if values is not None else (await request.form() if problem else {})
+    return render(
+        request,
+        "pages/file_case.html",
+        status_code=status_of(problem) if problem else 200,
+        values=values,
+        errors=problem.fields if problem else {},
+        problem=problem,
+        blocks=_filing_blocks(values),
+        max_blocks=MAX_OTHER_PARTIES,
+        bases=DISPUTE_BASES,
+        dispute_values=DISPUTE_VALUES,
+    )
 
 
 @router.get("/cases/new", include_in_schema=False)
-async def filing_page(request: Request, viewer: CurrentViewer):
-    return render(request, "pages/file_case.html", form=FilingForm.blank(viewer.person), bases=DISPUTE_BASES, values=DISPUTE_VALUES)
+async def filing_view(request: Request, viewer: CurrentViewer):
+    return await filing_page(request)
 
 
-@router.post("/cases/new", include_in_schema=False, dependencies=[Depends(csrf_protect)])
-async def file_case_form(request: Request, ctx: Ctx, db: Db, viewer: CurrentViewer):
-    form = FilingForm.from_form(await request.form())
-    try:
-        case = await file_request(ctx, db, viewer.person, form)
-    except FilingProblem as problem:
-        return render(
-            request, "pages/file_case.html", status_code=422, form=form, errors=problem.errors, bases=DISPUTE_BASES, values=DISPUTE_VALUES
-        )
-    return redirect(request, f"/cases/{case.id}", "Your Request to Mediate was filed. The center will review it and propose mediators.")
+@router.post("/cases/new", include_in_schema=False, dependencies=CSRF)
+async def filing_form(request: Request, ctx: Ctx, db: Db, viewer: CurrentViewer):
+    form = await request.form()
+    if form.get("add_party"):
+        # Without JavaScript, "Add another party" comes back here: the same form with one more block, nothing filed.
+        return await filing_page(request, values=form)
+    return await submit(
+        request,
+        RequestToMediate,
+        lambda filed: file_request(ctx, db, viewer.person, filed),
+        lambda problem: filing_page(request, problem),
+        lambda case: (f"/cases/{case.id}", "Your Request to Mediate was filed. The center will review it and propose mediators."),
+    )
 
 
-@router.get("/cases/{case_id}", include_in_schema=False)
-async def case_home(request: Request, ctx: Ctx, db: Db, access: CaseInView):
-    status = await case_state(db, access.case)
-    steps = next_steps(status, access.viewer.id, access.is_staff, access.represented_party_ids, {p.role for p in access.roles})
-    people = {p.id: p for p in (await db.execute(select(Person).where(Person.id.in_([status.mediator_id or -1])))).scalars()}
-    titles = await case_titles(db, [access.case.id])
-    events = await case_events(db, access.case.id)
-    messages = await case_messages(db, access.case.id)
+@router.post("/api/v1/cases", response_model=CaseItem, status_code=201, dependencies=CSRF, responses=documented(401, 403, 422, 503))
+async def post_case(body: RequestToMediate, response: Response, ctx: Ctx, db: Db, viewer: CurrentViewer) -> CaseItem:
+    """File a Request to Mediate; the filer is an initiating party, or files for one as agent, attorney or power of attorney."""
+    case = await file_request(ctx, db, viewer.person, body)
+    response.headers["Location"] = f"/api/v1/cases/{case.id}"
+    return CaseItem(
+        id=case.id,
+        title=case.title,
+        property_address=case.property_address,
+        stage=case.stage,
+        stage_label=stage_label(case.stage),
+        stage_deadline=None,
+        conflict_check_requested=False,
+    )
+
+
+# ---- Case Home and its messages ---------------------------------------------------------------------
+
+
+async def case_home_page(request: Request, db, access: CaseAccess, problem: DomainError | None = None) -> Response:
+    home = await service.case_home(db, access)
     return render(
         request,
         "pages/case_home.html",
+        status_code=status_of(problem) if problem else 200,
         case=access.case,
-        title=titles[access.case.id],
-        status=status,
-        steps=steps,
+        title=home.title,
+        status=home.state,
+        steps=home.steps,
         no_action=NO_ACTION,
-        mediator=people.get(status.mediator_id),
+        mediator=home.mediator,
         access=access,
-        events=events,
-        messages=messages,
+        events=home.events,
+        messages=home.messages,
+        errors=problem.fields if problem else {},
+        values=await request.form() if problem else {},
     )
+
+
+@router.get("/cases/{case_id}", include_in_schema=False)
+async def case_home_view(request: Request, db: Db, access: CaseInView):
+    return await case_home_page(request, db, access)
+
+
+@router.get("/api/v1/cases/{case_id}", response_model=CaseHomeOut, responses=documented(401, 404))
+async def get_case_home(ctx: Ctx, db: Db, access: CaseInView) -> CaseHomeOut:
+    """Case Home: where the case stands and your next steps."""
+    home = await service.case_home(db, access)
+    state = home.state
+    return CaseHomeOut(
+        id=access.case.id,
+        title=home.title,
+        property_address=access.case.property_address,
+        stage=state.stage,
+        stage_label=state.stage_label,
+        stage_deadline=state.stage_deadline,
+        mediator=PersonRef(id=home.mediator.id, full_name=home.mediator.full_name) if home.mediator else None,
+        next_steps=[NextStepOut(text=s.text, link=s.link) for s in home.steps],
+        fee_deposit_collected=state.fee_deposit_collected,
+        mediation_scheduled=state.mediation_scheduled,
+        outcome=state.outcome,
+        changes_paused=not await ctx.workers_present(),
+    )
+
+
+@router.post("/cases/{case_id}/messages", include_in_schema=False, dependencies=CSRF)
+async def message_form(request: Request, db: Db, access: CaseInView):
+    return await submit(
+        request,
+        NewMessage,
+        lambda new: service.post_message(db, access, new),
+        lambda problem: case_home_page(request, db, access, problem),
+        lambda _: (f"/cases/{access.case.id}", "Your message was posted."),
+    )
+
+
+@router.post("/cases/{case_id}/messages/{message_id}/delete", include_in_schema=False, dependencies=CSRF)
+async def delete_message_form(request: Request, db: Db, access: CaseInView, message_id: PathId):
+    return await submit(
+        request,
+        NoInput,
+        lambda _: service.delete_message(db, access, message_id),
+        lambda problem: case_home_page(request, db, access, problem),
+        lambda _: (f"/cases/{access.case.id}", "The message was deleted."),
+    )
+
+
+@router.get("/api/v1/cases/{case_id}/messages", tags=["case room"], response_model=list[MessageOut], responses=documented(401, 404))
+async def get_messages(db: Db, access: CaseInView) -> list[MessageOut]:
+    """Case Home messages, newest first."""
+    return await service.case_messages(db, access)
+
+
+@router.post(
+    "/api/v1/cases/{case_id}/messages", tags=["case room"], response_model=MessageOut, status_code=201, dependencies=CSRF,
+    responses=documented(401, 403, 404, 409, 422),
+)
+async def post_message(body: NewMessage, db: Db, access: CaseInView) -> MessageOut:
+    """Add New Message: visible to all case participants."""
+    return await service.post_message(db, access, body)
+
+
+@router.delete(
+    "/api/v1/cases/{case_id}/messages/{message_id}", tags=["case room"], status_code=204, dependencies=CSRF, responses=documented(401, 403, 404)
+)
+async def delete_message(db: Db, access: CaseInView, message_id: PathId) -> Response:
+    """Delete a message (its author, or center staff)."""
+    await service.delete_message(db, access, message_id)
+    return Response(status_code=204)
+
+
+# ---- Intake Details ---------------------------------------------------------------------------------
+
+
+async def _tab(request: Request, db, access: CaseAccess, template: str, status_code: int = 200, **context) -> Response:
+    title = (await case_titles(db, [access.case.id]))[access.case.id]
+    # The tabs need only the stage, which the case row holds, so these pages never wait on a workflow.
+    return render(request, template, status_code=status_code, case=access.case, access=access, status=access.case, title=title, **context)
+
+
+@router.get("/cases/{case_id}/intake", include_in_schema=False)
+async def intake_view(request: Request, db: Db, access: CaseInView):
+    return await _tab(request, db, access, "pages/intake.html", intake=await service.intake_details(db, access))
+
+
+@router.get("/api/v1/cases/{case_id}/intake", tags=["case room"], response_model=IntakeOut, responses=documented(401, 404))
+async def get_intake(db: Db, access: CaseInView) -> IntakeOut:
+    """Intake Details: the Request to Mediate as filed (not shown to interested persons)."""
+    return await service.intake_details(db, access)
+
+
+# ---- Users ------------------------------------------------------------------------------------------
+
+
+async def users_page(request: Request, db, access: CaseAccess, problem: DomainError | None = None) -> Response:
+    return await _tab(
+        request,
+        db,
+        access,
+        "pages/users.html",
+        status_code=status_of(problem) if problem else 200,
+        users=await service.case_users(db, access),
+        can_manage=access.is_staff and access.case.stage not in {str(s) for s in FINAL_STAGES},
+        error=problem.message if problem else "",
+        errors=problem.fields if problem else {},
+        values=await request.form() if problem else {},
+        roles=ADDABLE_ROLES,
+        sides=SIDES,
+        kinds=REPRESENTATIVE_KINDS,
+    )
+
+
+@router.get("/cases/{case_id}/users", include_in_schema=False)
+async def users_view(request: Request, db: Db, access: CaseInView):
+    return await users_page(request, db, access)
+
+
+def _staff_only(access: CaseAccess) -> None:
+    if not access.is_staff:
+        raise Forbidden("Only center staff can add or remove people. Please contact the Center or your mediator.")
+
+
+@router.post("/cases/{case_id}/users", include_in_schema=False, dependencies=CSRF)
+async def add_user_form(request: Request, ctx: Ctx, db: Db, access: CaseInView):
+    _staff_only(access)
+    return await submit(
+        request,
+        NewParticipant,
+        lambda new: add_participant(ctx, access.case.id, new),
+        lambda problem: users_page(request, db, access, problem),
+        lambda notice: (f"/cases/{access.case.id}/users", notice),
+    )
+
+
+@router.post("/cases/{case_id}/users/{participant_id}/remove", include_in_schema=False, dependencies=CSRF)
+async def remove_user_form(request: Request, ctx: Ctx, db: Db, access: CaseInView, participant_id: PathId):
+    _staff_only(access)
+    return await submit(
+        request,
+        NoInput,
+        lambda _: remove_participant(ctx, access.case.id, participant_id),
+        lambda problem: users_page(request, db, access, problem),
+        lambda notice: (f"/cases/{access.case.id}/users", notice),
+    )
+
+
+@router.get("/api/v1/cases/{case_id}/users", tags=["case room"], response_model=list[CaseUserOut], responses=documented(401, 404))
+async def get_users(db: Db, access: CaseInView) -> list[CaseUserOut]:
+    """Users: everyone taking part in the case."""
+    return await service.case_users(db, access)

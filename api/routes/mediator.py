@@ -1,132 +1,167 @@
-"""The mediator's screens: the conflict check, and the case page for fee deposit, scheduling and closing."""
+"""The mediator's doors: the conflict check, and the case page for the fee deposit and closing, as pages and JSON."""
 
-from contextlib import contextmanager
-from typing import Annotated
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from sqlalchemy import select
-
-from api.deps import CaseAccess, csrf_protect, Ctx, CurrentViewer, Db, PathId, Viewer
-from api.pages import redirect, render
-from core.db.models import Participant
+from api.deps import CurrentViewer, Ctx, Db, PathId, Viewer, csrf_protect
+from api.errors import documented, status_of
+from api.forms import NoInput, submit
+from api.pages import render
+from core.case_state import CaseState
+from core.errors import DomainError
+from features.access import CaseAccess
 from features.mediator import service
-from features.lifecycle import ActionRejected
-from core.stages import OUTCOMES
+from features.mediator.models import OUTCOME_LABELS, Closure, ConflictAnswer, ConflictCheckCase, ConflictCheckParty, MediatorState
 
 router = APIRouter(tags=["mediator"])
+CSRF = [Depends(csrf_protect)]
 
 
-@contextmanager
-def access_errors():
-    """The service's refusals as HTTP errors; shared with the JSON API so both answer alike."""
-    try:
-        yield
-    except service.CaseHidden:
-        raise HTTPException(status_code=404, detail="No such case.") from None
-    except service.NotAllowed as refusal:
-        raise HTTPException(status_code=403, detail=str(refusal)) from None
+# Who may act is settled before the body is read, so someone with no business on the case learns nothing from
+# a validation message: the same service checks, run as dependencies.
+async def asked_mediator(db: Db, viewer: CurrentViewer, case_id: PathId) -> None:
+    await service.conflict_check_brief(db, viewer.person, case_id)
 
 
-async def _render_conflict_check(request: Request, ctx, db, case_id: int, viewer: Viewer, status_code: int = 200, error: str = "", reason: str = ""):
-    with access_errors():
-        brief = await service.conflict_check_brief(ctx, db, case_id, viewer.person)
-    return render(request, "pages/conflict_check.html", status_code=status_code, brief=brief, case=brief.case, error=error, reason=reason)
+async def mediator_or_staff(db: Db, viewer: CurrentViewer, case_id: PathId) -> None:
+    await service.mediator_brief(db, viewer.person, case_id)
+
+
+ASKED = [*CSRF, Depends(asked_mediator)]
+MANAGING = [*CSRF, Depends(mediator_or_staff)]
+
+
+def _state(state: CaseState) -> MediatorState:
+    return MediatorState(
+        case_id=state.case_id,
+        stage=state.stage,
+        stage_label=state.stage_label,
+        mediator_id=state.mediator_id,
+        candidate_mediator_id=state.candidate_mediator_id,
+        fee_deposit_collected=state.fee_deposit_collected,
+        mediation_scheduled=state.mediation_scheduled,
+        outcome=state.outcome,
+    )
+
+
+# ---- the conflict check --------------------------------------------------------------------------
+
+
+async def conflict_check_page(request: Request, db, viewer: Viewer, case_id: int, problem: DomainError | None = None) -> Response:
+    brief = await service.conflict_check_brief(db, viewer.person, case_id)
+    return render(
+        request,
+        "pages/conflict_check.html",
+        status_code=status_of(problem) if problem else 200,
+        brief=brief,
+        case=brief.case,
+        problem=problem,
+        errors=problem.fields if problem else {},
+        values=await request.form() if problem else {},
+    )
 
 
 @router.get("/cases/{case_id}/conflict-check", include_in_schema=False)
-async def conflict_check_page(request: Request, ctx: Ctx, db: Db, viewer: CurrentViewer, case_id: PathId):
-    return await _render_conflict_check(request, ctx, db, case_id, viewer)
+async def conflict_check_view(request: Request, db: Db, viewer: CurrentViewer, case_id: PathId):
+    return await conflict_check_page(request, db, viewer, case_id)
 
 
-@router.post("/cases/{case_id}/conflict-check", include_in_schema=False, dependencies=[Depends(csrf_protect)])
-async def answer_conflict_check(
-    request: Request,
-    ctx: Ctx,
-    db: Db,
-    viewer: CurrentViewer,
-    case_id: PathId,
-    decision: Annotated[str, Form()] = "",
-    reason: Annotated[str, Form()] = "",
-):
-    if decision not in ("accept", "decline"):
-        return await _render_conflict_check(request, ctx, db, case_id, viewer, 422, "Choose to accept the case or to decline it.", reason)
-    try:
-        with access_errors():
-            await service.answer_conflict_check(ctx, db, case_id, viewer.person, decision == "accept", reason)
-    except service.InvalidAction as problem:
-        return await _render_conflict_check(request, ctx, db, case_id, viewer, 422, str(problem), reason)
-    except ActionRejected as refusal:
-        return await _render_conflict_check(request, ctx, db, case_id, viewer, 409, str(refusal), reason)
-    if decision == "accept":
-        return redirect(request, f"/cases/{case_id}", "Thank you: you have accepted this case. The parties have been told you are their mediator.")
-    # A mediator who declines takes no part in the case, so its Case Home is not theirs to open.
-    return redirect(request, "/cases", f"Thank you: you declined case {case_id} for a conflict. The center will ask the next mediator.")
+@router.post("/cases/{case_id}/conflict-check", include_in_schema=False, dependencies=CSRF)
+async def conflict_check_form(request: Request, ctx: Ctx, db: Db, viewer: CurrentViewer, case_id: PathId):
+    def done(state: CaseState) -> tuple[str, str]:
+        if state.mediator_id == viewer.id:
+            return f"/cases/{case_id}", "Thank you: you have accepted this case. The parties have been told you are their mediator."
+        # A mediator who declines takes no part in the case, so its Case Home is not theirs to open.
+        return "/cases", f"Thank you: you declined case {case_id} for a conflict. The center will ask the next mediator."
+
+    return await submit(
+        request,
+        ConflictAnswer,
+        lambda answer: service.answer_conflict_check(ctx, db, viewer.person, case_id, answer),
+        lambda problem: conflict_check_page(request, db, viewer, case_id, problem),
+        done,
+    )
 
 
-async def _render_mediator_page(request: Request, ctx, db, case_id: int, viewer: Viewer, status_code: int = 200, error: str = "", note: str = ""):
-    with access_errors():
-        brief = await service.mediator_brief(ctx, db, case_id, viewer.person)
-    roles = list((await db.execute(select(Participant).where(Participant.case_id == case_id, Participant.person_id == viewer.id))).scalars())
+@router.get("/api/v1/cases/{case_id}/conflict-check", response_model=ConflictCheckCase, responses=documented(401, 404))
+async def get_conflict_check(db: Db, viewer: CurrentViewer, case_id: PathId) -> ConflictCheckCase:
+    """The case summary for the mediator asked to check for conflicts (without the parties' contact details)."""
+    brief = await service.conflict_check_brief(db, viewer.person, case_id)
+    case = brief.case
+    return ConflictCheckCase(
+        id=case.id,
+        title=brief.title,
+        property_address=case.property_address,
+        dispute_bases=list(case.dispute_bases or []),
+        dispute_value=case.dispute_value,
+        description=case.description,
+        parties=[ConflictCheckParty(name=p.name, side=p.side, representatives=p.representatives) for p in brief.parties],
+        deadline=brief.state.stage_deadline,
+    )
+
+
+@router.post(
+    "/api/v1/cases/{case_id}/conflict-check", response_model=MediatorState, dependencies=ASKED, responses=documented(401, 403, 404, 409, 422, 503)
+)
+async def post_conflict_check(body: ConflictAnswer, ctx: Ctx, db: Db, viewer: CurrentViewer, case_id: PathId) -> MediatorState:
+    """Answer the conflict check: accept, or decline with the nature of the conflict."""
+    return _state(await service.answer_conflict_check(ctx, db, viewer.person, case_id, body))
+
+
+# ---- after acceptance ----------------------------------------------------------------------------
+
+
+async def mediator_page(request: Request, db, viewer: Viewer, case_id: int, problem: DomainError | None = None) -> Response:
+    brief = await service.mediator_brief(db, viewer.person, case_id)
     return render(
         request,
         "pages/mediator_case.html",
-        status_code=status_code,
+        status_code=status_of(problem) if problem else 200,
         brief=brief,
         case=brief.case,
-        status=brief.status,
-        access=CaseAccess(case=brief.case, viewer=viewer, roles=roles),
-        outcomes=[(o, service.OUTCOME_LABELS[o]) for o in OUTCOMES],
-        outcome_labels=service.OUTCOME_LABELS,
-        error=error,
-        note=note,
+        status=brief.state,
+        access=CaseAccess(case=brief.case, viewer=viewer, roles=[]),
+        outcome_labels=OUTCOME_LABELS,
+        problem=problem,
+        errors=problem.fields if problem else {},
+        values=await request.form() if problem else {},
     )
 
 
 @router.get("/cases/{case_id}/mediator", include_in_schema=False)
-async def mediator_page(request: Request, ctx: Ctx, db: Db, viewer: CurrentViewer, case_id: PathId):
-    return await _render_mediator_page(request, ctx, db, case_id, viewer)
+async def mediator_view(request: Request, db: Db, viewer: CurrentViewer, case_id: PathId):
+    return await mediator_page(request, db, viewer, case_id)
 
 
-async def _act(request: Request, ctx, db, case_id: int, viewer: Viewer, action, done: str, note: str = ""):
-    try:
-        with access_errors():
-            await action()
-    except service.InvalidAction as problem:
-        return await _render_mediator_page(request, ctx, db, case_id, viewer, 422, str(problem), note)
-    except ActionRejected as refusal:
-        return await _render_mediator_page(request, ctx, db, case_id, viewer, 409, str(refusal), note)
-    return redirect(request, f"/cases/{case_id}/mediator", done)
-
-
-@router.post("/cases/{case_id}/mediator/fee-deposit", include_in_schema=False, dependencies=[Depends(csrf_protect)])
-async def fee_deposit(request: Request, ctx: Ctx, db: Db, viewer: CurrentViewer, case_id: PathId):
-    action = lambda: service.record_fee_deposit(ctx, db, case_id, viewer.person)  # noqa: E731
-    return await _act(request, ctx, db, case_id, viewer, action, "The fee deposit is recorded as collected.")
-
-
-@router.post("/cases/{case_id}/mediator/scheduled", include_in_schema=False, dependencies=[Depends(csrf_protect)])
-async def scheduled(request: Request, ctx: Ctx, db: Db, viewer: CurrentViewer, case_id: PathId):
-    action = lambda: service.record_scheduled(ctx, db, case_id, viewer.person)  # noqa: E731
-    return await _act(request, ctx, db, case_id, viewer, action, "The mediation is recorded as scheduled.")
-
-
-@router.post("/cases/{case_id}/mediator/close", include_in_schema=False, dependencies=[Depends(csrf_protect)])
-async def close(
-    request: Request,
-    ctx: Ctx,
-    db: Db,
-    viewer: CurrentViewer,
-    case_id: PathId,
-    outcome: Annotated[str, Form()] = "",
-    note: Annotated[str, Form()] = "",
-):
-    return await _act(
+@router.post("/cases/{case_id}/mediator/fee-deposit", include_in_schema=False, dependencies=CSRF)
+async def fee_deposit_form(request: Request, ctx: Ctx, db: Db, viewer: CurrentViewer, case_id: PathId):
+    return await submit(
         request,
-        ctx,
-        db,
-        case_id,
-        viewer,
-        lambda: service.close_case(ctx, db, case_id, viewer.person, outcome, note),
-        "The case is closed. Everyone on the case has been told its outcome.",
-        note,
+        NoInput,
+        lambda _: service.record_fee_deposit(ctx, db, viewer.person, case_id),
+        lambda problem: mediator_page(request, db, viewer, case_id, problem),
+        lambda _: (f"/cases/{case_id}/mediator", "The fee deposit is recorded as collected."),
     )
+
+
+@router.post("/cases/{case_id}/mediator/close", include_in_schema=False, dependencies=CSRF)
+async def close_form(request: Request, ctx: Ctx, db: Db, viewer: CurrentViewer, case_id: PathId):
+    return await submit(
+        request,
+        Closure,
+        lambda closure: service.close_case(ctx, db, viewer.person, case_id, closure),
+        lambda problem: mediator_page(request, db, viewer, case_id, problem),
+        lambda _: (f"/cases/{case_id}/mediator", "The case is closed. Everyone on the case has been told its outcome."),
+    )
+
+
+@router.post("/api/v1/cases/{case_id}/fee-deposit", response_model=MediatorState, dependencies=MANAGING, responses=documented(401, 403, 404, 409, 503))
+async def post_fee_deposit(ctx: Ctx, db: Db, viewer: CurrentViewer, case_id: PathId) -> MediatorState:
+    """Record that the fee deposit is collected (the case's mediator or staff)."""
+    return _state(await service.record_fee_deposit(ctx, db, viewer.person, case_id))
+
+
+@router.post("/api/v1/cases/{case_id}/close", response_model=MediatorState, dependencies=MANAGING, responses=documented(401, 403, 404, 409, 422, 503))
+async def post_close(body: Closure, ctx: Ctx, db: Db, viewer: CurrentViewer, case_id: PathId) -> MediatorState:
+    """Close the case with its outcome (the case's mediator or staff); everyone on it is told."""
+    return _state(await service.close_case(ctx, db, viewer.person, case_id, body))

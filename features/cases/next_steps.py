@@ -28,7 +28,7 @@ def next_steps(status: CaseState, viewer_id: int, is_staff: bool, acts_for: list
         if not status.fee_deposit_collected:
             steps.append(NextStep("Collect fee deposit", f"/cases/{case}/mediator"))
         if not status.mediation_scheduled:
-            steps.append(NextStep("Schedule the mediation", f"/cases/{case}/mediator"))
+            steps.append(NextStep("Schedule the mediation: put the Mediation session on the calendar", f"/cases/{case}/calendar"))
         if status.fee_deposit_collected and status.mediation_scheduled:
             steps.append(NextStep("Close the case with its outcome after the mediation", f"/cases/{case}/mediator"))
     if is_staff:

@@ -1,4 +1,4 @@
-"""Filing a case and keeping its workflow's roster in step with the participants table."""
+"""Creating a case with its parties and starting its workflow, and the roster the workflow holds for it."""
 
 from dataclasses import dataclass, field
 
@@ -11,22 +11,6 @@ from core.settings import Settings
 from workflows.case import CaseWorkflow
 from workflows.types import CaseInput, LifecycleTimers, RosterParty
 
-DISPUTE_BASES = (
-    "Deposit dispute",
-    "Failure to disclose a known defect",
-    "Landlord-tenant dispute",
-    "Homeowners association dispute",
-    "Other",
-)
-DISPUTE_VALUES = (
-    "Up to $12,500",
-    "$12,501 to $25,000",
-    "$25,001 to $50,000",
-    "$50,001 to $75,000",
-    "$75,001 and over",
-)
-
-
 @dataclass
 class PartyContact:
     full_name: str
@@ -35,7 +19,9 @@ class PartyContact:
 
 
 @dataclass
-class RequestToMediate:
+class NewCase:
+    """A case to create with its parties: what filing (and the demo and test seeds) hand to `file_case`."""
+
     property_address: str
     dispute_bases: list[str]
     dispute_value: str
@@ -72,7 +58,7 @@ def roster_of(rows: list[Participant]) -> list[RosterParty]:
     return list(parties.values())
 
 
-async def file_case(session: AsyncSession, client: Client, settings: Settings, request: RequestToMediate) -> Case:
+async def file_case(session: AsyncSession, client: Client, settings: Settings, request: NewCase) -> Case:
     """Create the case and its participants and start its workflow; the caller's transaction commits both or neither."""
     case = Case(
         property_address=request.property_address.strip(),

@@ -1,7 +1,8 @@
-"""The mediator's part of a case: the conflict check, then the fee deposit, scheduling and closing.
+"""The mediator's part of a case: the conflict check, then the fee deposit and closing.
 
-Who may see what is decided here from the workflow's status (the source of truth), not from the
-database mirror, which an activity writes a moment later. The pages and the JSON API both call these.
+Who may see what is decided from the case's published state (written by its workflow before any Update
+answers), so the mediator who just accepted can open the case at once. The pages and the JSON API both call
+these; scheduling is done by putting the Mediation session on the case calendar (features/calendar).
 """
 
 from dataclasses import dataclass, field
@@ -9,31 +10,20 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from features.context import AppContext
-from core.db.models import Case, Participant, Person
 from core.case_facts import case_titles
-from features.cases.state import case_state, state_after
-from features.lifecycle import run_update
-from workflows.case import CaseWorkflow
 from core.case_state import CaseState
+from core.db.models import Case, Participant, Person
+from core.errors import Forbidden, NotFound
+from core.stages import Stage
+from features.cases.state import case_state, state_after
+from features.context import AppContext
+from features.lifecycle import run_update
+from features.mediator.models import Closure, ConflictAnswer
+from workflows.case import CaseWorkflow
 from workflows.types import CaseClosure, ConflictDecision, MediatorMilestone
-from core.stages import OUTCOMES, Stage
 
-MAX_REASON = 2000
-MAX_NOTE = 5000
-OUTCOME_LABELS = {"settled": "Settled", "not_settled": "Not settled", "withdrawn": "Withdrawn"}
-
-
-class CaseHidden(Exception):
-    """This person must not learn that the case exists (shown as 404)."""
-
-
-class NotAllowed(Exception):
-    """This person is on the case but may not do this (shown as 403)."""
-
-
-class InvalidAction(Exception):
-    """The input cannot be acted on; the message says what to change (shown as 422)."""
+NO_SUCH_CASE = "No such case."
+MEDIATOR_OR_STAFF = "Only the case's mediator or center staff can do this."
 
 
 @dataclass
@@ -52,7 +42,7 @@ class CaseBrief:
     case: Case
     title: str
     parties: list[PartyLine]
-    status: CaseState
+    state: CaseState
 
 
 async def _parties(db: AsyncSession, case_id: int, with_contact: bool) -> list[PartyLine]:
@@ -78,90 +68,63 @@ async def _parties(db: AsyncSession, case_id: int, with_contact: bool) -> list[P
     return list(parties.values())
 
 
-async def _brief(db: AsyncSession, case: Case, status: CaseState, with_contact: bool) -> CaseBrief:
+async def _brief(db: AsyncSession, case: Case, state: CaseState, with_contact: bool) -> CaseBrief:
     titles = await case_titles(db, [case.id])
-    return CaseBrief(case=case, title=titles[case.id], parties=await _parties(db, case.id, with_contact), status=status)
+    return CaseBrief(case=case, title=titles[case.id], parties=await _parties(db, case.id, with_contact), state=state)
 
 
-async def _case_and_status(ctx: AppContext, db: AsyncSession, case_id: int) -> tuple[Case, CaseState]:
+async def _case(db: AsyncSession, case_id: int) -> tuple[Case, CaseState]:
     case = await db.get(Case, case_id)
     if case is None:
-        raise CaseHidden()
+        raise NotFound(NO_SUCH_CASE)
     return case, await case_state(db, case)
 
 
 # ---- the conflict check --------------------------------------------------------------------------
 
 
-def is_asked(status: CaseState, person_id: int) -> bool:
-    return status.stage == Stage.CONFLICT_CHECK and status.candidate_mediator_id == person_id
+def is_asked(state: CaseState, person_id: int) -> bool:
+    return state.stage == Stage.CONFLICT_CHECK and state.candidate_mediator_id == person_id
 
 
-async def _asked(ctx: AppContext, db: AsyncSession, case_id: int, person: Person) -> tuple[Case, CaseState]:
-    # Nobody else, not even staff, needs this: a mediator who was not selected must not learn about the case.
-    case, status = await _case_and_status(ctx, db, case_id)
-    if not is_asked(status, person.id):
-        raise CaseHidden()
-    return case, status
+async def conflict_check_brief(db: AsyncSession, person: Person, case_id: int) -> CaseBrief:
+    """The case summary for the mediator asked to check for conflicts, without the parties' contact details.
+
+    Nobody else, not even staff, needs it: a mediator who was not selected must not learn about the case."""
+    case, state = await _case(db, case_id)
+    if not is_asked(state, person.id):
+        raise NotFound(NO_SUCH_CASE)
+    return await _brief(db, case, state, with_contact=False)
 
 
-async def conflict_check_brief(ctx: AppContext, db: AsyncSession, case_id: int, person: Person) -> CaseBrief:
-    """The case summary for the mediator asked to check for conflicts."""
-    case, status = await _asked(ctx, db, case_id, person)
-    return await _brief(db, case, status, with_contact=False)
-
-
-async def answer_conflict_check(ctx: AppContext, db: AsyncSession, case_id: int, person: Person, accept: bool, reason: str) -> CaseState:
-    """Accept the case, or decline it for a conflict (with the reason). Returns the status after the answer."""
-    await _asked(ctx, db, case_id, person)
-    reason = reason.strip()
-    if not accept and not reason:
-        raise InvalidAction("Say briefly why you must decline (the nature of the conflict).")
-    if len(reason) > MAX_REASON:
-        raise InvalidAction(f"Keep the reason under {MAX_REASON:,} characters.")
-    case = await db.get(Case, case_id)
-    answer = await run_update(ctx, case_id, CaseWorkflow.decide_conflict, ConflictDecision(actor_id=person.id, accept=accept, reason=reason))
-    return await state_after(db, case, answer)
-
-
-async def is_participant(db: AsyncSession, case_id: int, person_id: int) -> bool:
-    found = await db.scalar(select(Participant.id).where(Participant.case_id == case_id, Participant.person_id == person_id).limit(1))
-    return found is not None
+async def answer_conflict_check(ctx: AppContext, db: AsyncSession, person: Person, case_id: int, answer: ConflictAnswer) -> CaseState:
+    """Accept the case, or decline it for a conflict; the state after the answer (accepted: the mediator is on it)."""
+    brief = await conflict_check_brief(db, person, case_id)
+    decision = ConflictDecision(actor_id=person.id, accept=answer.accept, reason=answer.reason)
+    return await state_after(db, brief.case, await run_update(ctx, case_id, CaseWorkflow.decide_conflict, decision))
 
 
 # ---- after acceptance ----------------------------------------------------------------------------
 
 
-async def mediator_brief(ctx: AppContext, db: AsyncSession, case_id: int, person: Person) -> CaseBrief:
-    """The case as its accepted mediator (or center staff) manages it."""
-    case, status = await _case_and_status(ctx, db, case_id)
-    if status.mediator_id != person.id and not person.is_staff:
-        if await is_participant(db, case_id, person.id):
-            raise NotAllowed("Only the case's mediator or center staff can do this.")
-        raise CaseHidden()
-    return await _brief(db, case, status, with_contact=True)
+async def mediator_brief(db: AsyncSession, person: Person, case_id: int) -> CaseBrief:
+    """The case as its accepted mediator (or center staff) manages it, with the parties' contact details."""
+    case, state = await _case(db, case_id)
+    if state.mediator_id != person.id and not person.is_staff:
+        on_case = await db.scalar(select(Participant.id).where(Participant.case_id == case_id, Participant.person_id == person.id).limit(1))
+        if on_case is not None:
+            raise Forbidden(MEDIATOR_OR_STAFF)
+        raise NotFound(NO_SUCH_CASE)
+    return await _brief(db, case, state, with_contact=True)
 
 
-async def record_fee_deposit(ctx: AppContext, db: AsyncSession, case_id: int, person: Person) -> CaseState:
-    return await _milestone(ctx, db, case_id, person, CaseWorkflow.record_fee_deposit)
+async def record_fee_deposit(ctx: AppContext, db: AsyncSession, person: Person, case_id: int) -> CaseState:
+    brief = await mediator_brief(db, person, case_id)
+    milestone = MediatorMilestone(actor_id=person.id, is_staff=person.is_staff)
+    return await state_after(db, brief.case, await run_update(ctx, case_id, CaseWorkflow.record_fee_deposit, milestone))
 
 
-async def record_scheduled(ctx: AppContext, db: AsyncSession, case_id: int, person: Person) -> CaseState:
-    return await _milestone(ctx, db, case_id, person, CaseWorkflow.record_scheduled)
-
-
-async def _milestone(ctx: AppContext, db: AsyncSession, case_id: int, person: Person, update) -> CaseState:
-    brief = await mediator_brief(ctx, db, case_id, person)
-    answer = await run_update(ctx, case_id, update, MediatorMilestone(actor_id=person.id, is_staff=person.is_staff))
-    return await state_after(db, brief.case, answer)
-
-
-async def close_case(ctx: AppContext, db: AsyncSession, case_id: int, person: Person, outcome: str, note: str) -> CaseState:
-    brief = await mediator_brief(ctx, db, case_id, person)
-    note = note.strip()
-    if outcome not in OUTCOMES:
-        raise InvalidAction("Choose the outcome: settled, not settled or withdrawn.")
-    if len(note) > MAX_NOTE:
-        raise InvalidAction(f"Keep the note under {MAX_NOTE:,} characters.")
-    answer = await run_update(ctx, case_id, CaseWorkflow.close_case, CaseClosure(actor_id=person.id, outcome=outcome, is_staff=person.is_staff, note=note))
-    return await state_after(db, brief.case, answer)
+async def close_case(ctx: AppContext, db: AsyncSession, person: Person, case_id: int, closure: Closure) -> CaseState:
+    brief = await mediator_brief(db, person, case_id)
+    update = CaseClosure(actor_id=person.id, outcome=closure.outcome, is_staff=person.is_staff, note=closure.note)
+    return await state_after(db, brief.case, await run_update(ctx, case_id, CaseWorkflow.close_case, update))

@@ -1,7 +1,8 @@
-"""The center staff console: the case list, a case's full picture, staff actions, the mediator directory, the outbox.
+"""The center staff console: every case, one case's full picture, and the staff actions on a case.
 
-Pages and the JSON API both call these functions, so each staff action has exactly one implementation.
-Workflow refusals surface as `ActionRejected`; input a person can correct surfaces as `StaffProblem`.
+Pages and the JSON API both call these functions, so each staff action has exactly one implementation. What the
+lifecycle allows at each moment (reasons required, panels valid, rounds open) is the workflow's to say; the
+console checks only what is not about the lifecycle, such as that a panel comes from the directory.
 """
 
 import math
@@ -13,59 +14,49 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from features.context import AppContext
-from core.case_state import CaseState
-from core.db.models import BallotRecord, Case, Email, MediatorProfile, Participant, Person
-from features.accounts.emails import send_password_link
 from core.case_facts import case_titles
-from core.inputs import is_id, normalized_email
+from core.case_state import CaseState
+from core.db.models import BallotRecord, Case, MediatorProfile, Participant, Person
+from core.errors import Invalid, NotFound
+from core.inputs import is_id
+from core.stages import STAGE_LABELS, Stage, stage_label
+from core.time import as_utc
 from features.cases.state import case_state, current_ballots, state_after
+from features.context import AppContext
 from features.lifecycle import run_update
-from workflows.case import CaseWorkflow
-from workflows.types import (
-    BallotView,
-    DeadlineExtension,
-    IntakeDecision,
+from features.staff.directory import directory
+from features.staff.models import (
+    PAGE_SIZE,
+    ActionResult,
+    BallotAuditRow,
+    CaseList,
+    CaseRow,
+    DirectoryEntry,
+    Extension,
+    FiledRequest,
+    IntakeReview,
     NewPanel,
-    StaffAction,
+    ParticipantRow,
+    RoundClosing,
+    StaffCase,
+    Withdrawal,
 )
-from core.stages import STAGE_LABELS, Stage
+from workflows.case import CaseWorkflow
+from workflows.types import DeadlineExtension, IntakeDecision, StaffAction
+from workflows.types import NewPanel as PanelProposal
 
-PAGE_SIZE = 50
-MAX_EXTENSION_DAYS = 60
-DAY_SECONDS = 24 * 60 * 60
-
-
-class StaffProblem(Exception):
-    """Input staff can correct; the message says how."""
+STAGE_CHOICES = [(s.value, STAGE_LABELS[s]) for s in Stage]
+PERSON_TAG = re.compile(r"\[person (\d+)\]")
 
 
-@dataclass
-class CaseRow:
-    id: int
-    title: str
-    property_address: str
-    stage: str
-    stage_label: str
-    stage_deadline: datetime | None
-    mediator_name: str
-    filed_at: datetime
-
-
-@dataclass
-class CasePage:
-    items: list[CaseRow]
-    page: int
-    pages: int
-    total: int
-    stage: str
-    q: str
+# ---- the case list ----------------------------------------------------------------------------------
 
 
 def stage_filter(stage: str) -> str:
     stage = (stage or "").strip()
     if stage and stage not in {s.value for s in Stage}:
-        raise StaffProblem(f"Unknown stage {stage!r}; choose one of: {', '.join(s.value for s in Stage)}.")
+        message = f"Unknown stage {stage!r}; choose one of: {', '.join(s.value for s in Stage)}."
+        raise Invalid(message, {"stage": message})
     return stage
 
 
@@ -73,7 +64,6 @@ def _case_query(stage: str, q: str) -> Select:
     query = select(Case)
     if stage:
         query = query.where(Case.stage == stage)
-    q = q.strip()
     if q:
         pattern = f"%{q.lower()}%"
         party_match = (
@@ -89,10 +79,10 @@ def _case_query(stage: str, q: str) -> Select:
     return query
 
 
-async def list_cases(db: AsyncSession, stage: str = "", q: str = "", page: int = 1) -> CasePage:
-    """One page of cases, newest first, from the database mirror alone (no workflow queries, so the list stays fast)."""
+async def list_cases(db: AsyncSession, stage: str = "", q: str = "", page: int = 1) -> CaseList:
+    """One page of cases, newest first, from the database alone, so the list stays fast however many cases run."""
     stage = stage_filter(stage)
-    q = (q or "").strip()[:200]
+    q = " ".join((q or "").split())[:200]
     base = _case_query(stage, q)
     total = (await db.execute(select(func.count()).select_from(base.subquery()))).scalar_one()
     pages = max(1, math.ceil(total / PAGE_SIZE))
@@ -114,99 +104,78 @@ async def list_cases(db: AsyncSession, stage: str = "", q: str = "", page: int =
             title=titles[case.id],
             property_address=case.property_address,
             stage=case.stage,
-            stage_label=_stage_label(case.stage),
+            stage_label=stage_label(case.stage),
             stage_deadline=case.stage_deadline,
             mediator_name=mediator_name or "",
             filed_at=case.filed_at,
         )
         for case, mediator_name in rows
     ]
-    return CasePage(items=items, page=page, pages=pages, total=total, stage=stage, q=q)
+    return CaseList(items=items, page=page, pages=pages, total=total, stage=stage, q=q)
 
 
-def _stage_label(stage: str) -> str:
-    try:
-        return STAGE_LABELS[Stage(stage)]
-    except ValueError:
-        return stage
-
-
-STAGE_CHOICES = [(s.value, STAGE_LABELS[s]) for s in Stage]
-
-
-# ---- one case -------------------------------------------------------------------------------------
-
-
-@dataclass
-class ParticipantRow:
-    id: int
-    person_id: int
-    name: str
-    email: str
-    role: str
-    side: str | None
-    represents_id: int | None
-    represents_name: str
-    representative_kind: str
-    activated: bool
-
-
-@dataclass
-class BallotAuditRow:
-    ranking_round: int
-    party_id: int
-    submitted_by_id: int
-    side: str
-    ranked: list[int]
-    eliminated: list[int]
-    submitted_at: datetime
-
-
-@dataclass
-class DirectoryEntry:
-    person_id: int
-    name: str
-    email: str
-    expertise: str
-    region: str
-    languages: str
-    fee: str
-    bio: str
-    in_directory: bool
+# ---- one case ---------------------------------------------------------------------------------------
 
 
 @dataclass
 class CaseDetail:
+    """The staff case page: the case as the JSON API gives it, plus the directory to choose panels from."""
+
     case: Case
-    title: str
-    filed_by: str
-    participants: list[ParticipantRow]
-    status: CaseState
-    ballots: list[BallotView]
-    ballot_audit: list[BallotAuditRow]
-    names: dict[int, str]
-    temporal_url: str
+    view: StaffCase
     directory: list[DirectoryEntry] = field(default_factory=list)
+
+    @property
+    def state(self) -> CaseState:
+        return self.view.status
+
+    @property
+    def title(self) -> str:
+        return self.view.title
+
+    @property
+    def filed_by(self) -> str:
+        return self.view.request.filed_by_name
+
+    @property
+    def participants(self) -> list[ParticipantRow]:
+        return self.view.participants
+
+    @property
+    def ballots(self):
+        return self.view.ballots
+
+    @property
+    def ballot_audit(self) -> list[BallotAuditRow]:
+        return self.view.ballot_audit
+
+    @property
+    def temporal_url(self) -> str:
+        return self.view.temporal_url
 
     def name(self, person_id: int | None) -> str:
         if person_id is None:
             return ""
-        return self.names.get(person_id, f"Person {person_id}")
-
-
-PERSON_TAG = re.compile(r"\[person (\d+)\]")
+        return self.view.names.get(person_id, f"Person {person_id}")
 
 
 async def get_case(db: AsyncSession, case_id: int) -> Case:
     case = await db.get(Case, case_id)
     if case is None:
-        raise LookupError("No such case.")
+        raise NotFound("No such case.")
     return case
 
 
 def temporal_url(ctx: AppContext, case_id: int) -> str:
     s = ctx.settings
     return f"{s.temporal_ui_url.rstrip('/')}/namespaces/{s.temporal_namespace}/workflows/{s.workflow_id(case_id)}"
+
+
+async def _people(db: AsyncSession, ids: set[int | None]) -> dict[int, Person]:
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return {}
+    return {p.id: p for p in (await db.execute(select(Person).where(Person.id.in_(wanted)))).scalars()}
 
 
 async def participants_of(db: AsyncSession, case_id: int) -> list[ParticipantRow]:
@@ -229,310 +198,114 @@ async def participants_of(db: AsyncSession, case_id: int) -> list[ParticipantRow
     ]
 
 
-async def _people(db: AsyncSession, ids: set[int | None]) -> dict[int, Person]:
-    wanted = [i for i in ids if i is not None]
-    if not wanted:
-        return {}
-    return {p.id: p for p in (await db.execute(select(Person).where(Person.id.in_(wanted)))).scalars()}
-
-
 async def case_detail(ctx: AppContext, db: AsyncSession, case_id: int) -> CaseDetail:
-    """The filed request, the people, and the case's state with every ballot: what staff need to act on a case."""
+    """The filed request, the people, the case's state and every ballot: what staff need to act on a case."""
     case = await get_case(db, case_id)
-    status = await case_state(db, case)
-    ballots = await current_ballots(db, status)
+    state = await case_state(db, case)
+    ballots = await current_ballots(db, state)
     audit = (
         await db.execute(select(BallotRecord).where(BallotRecord.case_id == case_id).order_by(BallotRecord.submitted_at, BallotRecord.id))
     ).scalars().all()
-    participants = await participants_of(db, case_id)
 
-    ids: set[int | None] = {case.filed_by_id, status.candidate_mediator_id, status.mediator_id, *status.panel, *status.tried_mediator_ids}
-    ids |= {p.person_id for p in status.parties} | {r for p in status.parties for r in p.representative_ids}
-    for tally in ([status.tally] if status.tally else []) + status.tally_history:
+    ids: set[int | None] = {case.filed_by_id, state.candidate_mediator_id, state.mediator_id, *state.panel, *state.tried_mediator_ids}
+    ids |= {p.person_id for p in state.parties} | {r for p in state.parties for r in p.representative_ids}
+    for tally in ([state.tally] if state.tally else []) + state.tally_history:
         ids |= set(tally.order) | set(tally.eliminated) | {int(m) for m in tally.scores}
-    ids |= {a.mediator_id for a in status.conflict_attempts}
+    ids |= {a.mediator_id for a in state.conflict_attempts}
     for ballot in ballots:
         ids |= {ballot.party_id, ballot.submitted_by_id, *ballot.ranked, *ballot.eliminated}
     for record in audit:
         ids |= {record.party_id, record.submitted_by_id, *record.ranked, *record.eliminated}
-    ids |= {int(n) for entry in status.timeline for n in PERSON_TAG.findall(entry.detail)}
+    ids |= {int(n) for entry in state.timeline for n in PERSON_TAG.findall(entry.detail)}
     names = {pid: p.full_name for pid, p in (await _people(db, ids)).items()}
-    for entry in status.timeline:
+    # The timeline names people by id; staff read names.
+    for entry in state.timeline:
         entry.detail = PERSON_TAG.sub(lambda m: f"({names.get(int(m.group(1)), 'person ' + m.group(1))})", entry.detail)
 
-    return CaseDetail(
-        case=case,
+    view = StaffCase(
+        id=case.id,
         title=(await case_titles(db, [case_id]))[case_id],
-        filed_by=names.get(case.filed_by_id, ""),
-        participants=participants,
-        status=status,
+        request=FiledRequest(
+            property_address=case.property_address,
+            dispute_bases=list(case.dispute_bases or []),
+            dispute_value=case.dispute_value,
+            description=case.description,
+            filed_by_id=case.filed_by_id,
+            filed_by_name=names.get(case.filed_by_id, ""),
+            filed_at=as_utc(case.filed_at),
+        ),
+        participants=await participants_of(db, case_id),
+        status=state,
         ballots=ballots,
-        ballot_audit=[
-            BallotAuditRow(
-                ranking_round=r.ranking_round,
-                party_id=r.party_id,
-                submitted_by_id=r.submitted_by_id,
-                side=r.side,
-                ranked=list(r.ranked),
-                eliminated=list(r.eliminated),
-                submitted_at=r.submitted_at,
-            )
-            for r in audit
-        ],
+        ballot_audit=[BallotAuditRow.model_validate(r) for r in audit],
         names=names,
         temporal_url=temporal_url(ctx, case_id),
-        directory=await directory(db, listed_only=True),
     )
+    return CaseDetail(case=case, view=view, directory=await directory(db, listed_only=True))
 
 
-# ---- staff actions on a case ----------------------------------------------------------------------
+# ---- staff actions on a case ------------------------------------------------------------------------
 
 
-async def _directory_ids(db: AsyncSession, ids: list[int]) -> list[int]:
-    """The chosen mediators, in the order given, after checking each is in the directory.
-
-    A mediator named twice is passed on as given: the workflow's rule refuses it with its own words."""
-    unique = list(dict.fromkeys(ids))
-    if not unique:
-        return []
-    known = set(
-        (await db.execute(select(MediatorProfile.person_id).where(MediatorProfile.person_id.in_(unique), MediatorProfile.in_directory.is_(True))))
-        .scalars()
-        .all()
-    )
-    if set(unique) - known:
-        raise StaffProblem("Choose the panel from the mediators listed in the directory.")
-    return list(ids)
+def _result(message: str, state: CaseState) -> ActionResult:
+    return ActionResult(message=message, stage=state.stage, stage_label=state.stage_label)
 
 
-async def review_intake(ctx: AppContext, db: AsyncSession, actor_id: int, case_id: int, accept: bool, panel: list[int], reason: str) -> str:
-    await get_case(db, case_id)
-    reason = reason.strip()
-    if not accept and not reason:
-        raise StaffProblem("Give the filer a reason for rejecting the request.")
-    if len(reason) > 2000:
-        raise StaffProblem("Keep the reason under 2,000 characters.")
-    chosen = await _directory_ids(db, panel) if accept else []
-    decision = IntakeDecision(accept=accept, actor_id=actor_id, panel=chosen, reason="" if accept else reason)
-    await run_update(ctx, case_id, CaseWorkflow.review_intake, decision)
-    if not accept:
-        return "The request was rejected; the filer is told why by email."
-    if chosen:
-        return f"Intake accepted with a panel of {len(chosen)} mediators; the parties are asked to rank them."
-    return "Intake accepted; a panel is being proposed from the directory and the parties will be asked to rank it."
+async def _from_directory(db: AsyncSession, panel: list[int]) -> list[int]:
+    """The chosen mediators, as given, once each is known to be listed in the directory.
 
-
-def parse_days(raw: str | int | None) -> int:
-    try:
-        days = int(str(raw).strip())
-    except (TypeError, ValueError):
-        raise StaffProblem("Enter the number of days to extend the ranking round by.") from None
-    if days < 1:
-        raise StaffProblem("Extend the ranking round by at least one day.")
-    if days > MAX_EXTENSION_DAYS:
-        raise StaffProblem(f"Extend the ranking round by at most {MAX_EXTENSION_DAYS} days at a time.")
-    return days
-
-
-async def extend_ranking(ctx: AppContext, db: AsyncSession, actor_id: int, case_id: int, days: str | int | None) -> str:
-    case = await get_case(db, case_id)
-    count = parse_days(days)
-    answer = await run_update(ctx, case_id, CaseWorkflow.extend_ranking, DeadlineExtension(actor_id=actor_id, extra_seconds=count * DAY_SECONDS))
-    deadline = (await state_after(db, case, answer)).stage_deadline or ""
-    return f"The ranking round was extended by {count} day{'s' if count != 1 else ''}; new deadline {_when(deadline)}."
-
-
-def _when(moment: str) -> str:
-    return datetime.fromisoformat(moment).strftime("%B %-d, %Y at %-I:%M %p UTC")
-
-
-async def close_ranking(ctx: AppContext, db: AsyncSession, actor_id: int, case_id: int, reason: str = "") -> str:
-    await get_case(db, case_id)
-    await run_update(ctx, case_id, CaseWorkflow.close_ranking, StaffAction(actor_id=actor_id, reason=reason.strip()[:500])
-    )
-    return "The ranking round was closed; the ballots received are being tallied."
-
-
-async def propose_new_panel(ctx: AppContext, db: AsyncSession, actor_id: int, case_id: int, panel: list[int]) -> str:
-    await get_case(db, case_id)
-    chosen = await _directory_ids(db, panel)
-    await run_update(ctx, case_id, CaseWorkflow.propose_new_panel, NewPanel(actor_id=actor_id, panel=chosen))
-    if chosen:
-        return f"A new panel of {len(chosen)} mediators was proposed; the parties are asked to rank it."
-    return "A new panel is being proposed from the directory; the parties will be asked to rank it."
-
-
-async def withdraw(ctx: AppContext, db: AsyncSession, actor_id: int, case_id: int, reason: str) -> str:
-    await get_case(db, case_id)
-    reason = reason.strip()
-    if not reason:
-        raise StaffProblem("Give a reason for withdrawing the case; the participants will read it.")
-    if len(reason) > 2000:
-        raise StaffProblem("Keep the reason under 2,000 characters.")
-    await run_update(ctx, case_id, CaseWorkflow.withdraw, StaffAction(actor_id=actor_id, reason=reason))
-    return "The case was withdrawn; everyone on it is told by email."
-
-
-# ---- mediator directory ---------------------------------------------------------------------------
-
-
-async def directory(db: AsyncSession, listed_only: bool = False) -> list[DirectoryEntry]:
-    query = select(MediatorProfile, Person).join(Person, Person.id == MediatorProfile.person_id).order_by(Person.full_name, Person.id)
-    if listed_only:
-        query = query.where(MediatorProfile.in_directory.is_(True))
-    return [_entry(profile, person) for profile, person in (await db.execute(query)).all()]
-
-
-def _entry(profile: MediatorProfile, person: Person) -> DirectoryEntry:
-    return DirectoryEntry(
-        person_id=person.id,
-        name=person.full_name,
-        email=person.email,
-        expertise=profile.expertise,
-        region=profile.region,
-        languages=profile.languages,
-        fee=profile.fee,
-        bio=profile.bio,
-        in_directory=profile.in_directory,
-    )
-
-
-@dataclass
-class MediatorForm:
-    name: str = ""
-    email: str = ""
-    bio: str = ""
-    expertise: str = ""
-    region: str = ""
-    languages: str = "English"
-    fee: str = ""
-    in_directory: bool = True
-
-    @classmethod
-    def from_form(cls, form) -> "MediatorForm":
-        return cls(
-            name=str(form.get("name", "")).strip(),
-            email=str(form.get("email", "")).strip(),
-            bio=str(form.get("bio", "")).strip(),
-            expertise=str(form.get("expertise", "")).strip(),
-            region=str(form.get("region", "")).strip(),
-            languages=str(form.get("languages", "")).strip(),
-            fee=str(form.get("fee", "")).strip(),
-            in_directory=str(form.get("in_directory", "")).lower() in ("yes", "on", "true", "1"),
+    A mediator named twice is passed on: the workflow's rule refuses that, in its own words."""
+    unique = set(panel)
+    if unique:
+        listed = set(
+            (await db.execute(select(MediatorProfile.person_id).where(MediatorProfile.person_id.in_(unique), MediatorProfile.in_directory.is_(True))))
+            .scalars()
+            .all()
         )
-
-    @classmethod
-    def of(cls, entry: DirectoryEntry) -> "MediatorForm":
-        return cls(entry.name, entry.email, entry.bio, entry.expertise, entry.region, entry.languages, entry.fee, entry.in_directory)
-
-    def problems(self) -> dict[str, str]:
-        errors: dict[str, str] = {}
-        if not self.name:
-            errors["name"] = "Enter the mediator's full name."
-        elif len(self.name) > 200:
-            errors["name"] = "The name is too long (200 characters at most)."
-        if normalized_email(self.email) is None or len(self.email) > 320:
-            errors["email"] = "Enter a valid email address for the mediator."
-        for key, label, limit in (("expertise", "Expertise", 300), ("region", "Region", 100), ("languages", "Languages", 200), ("fee", "Fee", 100)):
-            if len(getattr(self, key)) > limit:
-                errors[key] = f"{label} is too long ({limit} characters at most)."
-        if not self.languages:
-            errors["languages"] = "List at least one language the mediator works in."
-        if len(self.bio) > 5000:
-            errors["bio"] = "Keep the bio under 5,000 characters."
-        return errors
+        if unique - listed:
+            message = "Choose the panel from the mediators listed in the directory."
+            raise Invalid(message, {"panel": message})
+    return list(panel)
 
 
-class MediatorProblem(StaffProblem):
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
+async def review_intake(ctx: AppContext, db: AsyncSession, actor_id: int, case_id: int, review: IntakeReview) -> ActionResult:
+    case = await get_case(db, case_id)
+    chosen = await _from_directory(db, review.panel) if review.accept else []
+    decision = IntakeDecision(accept=review.accept, actor_id=actor_id, panel=chosen, reason="" if review.accept else review.reason)
+    state = await state_after(db, case, await run_update(ctx, case_id, CaseWorkflow.review_intake, decision))
+    if not review.accept:
+        return _result("The request was rejected; the filer is told why by email.", state)
+    if chosen:
+        return _result(f"Intake accepted with a panel of {len(chosen)} mediators; the parties are asked to rank them.", state)
+    return _result("Intake accepted with a panel proposed from the directory; the parties are asked to rank it.", state)
 
 
-async def get_mediator(db: AsyncSession, person_id: int) -> DirectoryEntry:
-    row = (
-        await db.execute(select(MediatorProfile, Person).join(Person, Person.id == MediatorProfile.person_id).where(MediatorProfile.person_id == person_id))
-    ).first()
-    if row is None:
-        raise LookupError("No such mediator in the directory.")
-    return _entry(*row)
+async def extend_ranking(ctx: AppContext, db: AsyncSession, actor_id: int, case_id: int, extension: Extension) -> ActionResult:
+    case = await get_case(db, case_id)
+    answer = await run_update(ctx, case_id, CaseWorkflow.extend_ranking, DeadlineExtension(actor_id=actor_id, extra_seconds=extension.seconds))
+    state = await state_after(db, case, answer)
+    unit = extension.unit if extension.amount != 1 else extension.unit.rstrip("s")
+    deadline = as_utc(datetime.fromisoformat(state.stage_deadline)).strftime("%B %-d, %Y at %-I:%M %p UTC") if state.stage_deadline else "unchanged"
+    return _result(f"The ranking round was extended by {extension.amount} {unit}; new deadline {deadline}.", state)
 
 
-def _apply(profile: MediatorProfile, form: MediatorForm) -> None:
-    profile.bio = form.bio
-    profile.expertise = form.expertise
-    profile.region = form.region
-    profile.languages = form.languages
-    profile.fee = form.fee
-    profile.in_directory = form.in_directory
+async def close_ranking(ctx: AppContext, db: AsyncSession, actor_id: int, case_id: int, closing: RoundClosing) -> ActionResult:
+    case = await get_case(db, case_id)
+    answer = await run_update(ctx, case_id, CaseWorkflow.close_ranking, StaffAction(actor_id=actor_id, reason=closing.reason))
+    return _result("The ranking round was closed; the ballots received were tallied.", await state_after(db, case, answer))
 
 
-async def add_mediator(ctx: AppContext, db: AsyncSession, form: MediatorForm) -> DirectoryEntry:
-    """List a mediator; someone new to the center gets an activation email so they can answer conflict checks."""
-    errors = form.problems()
-    if errors:
-        raise MediatorProblem(errors)
-    email = form.email.lower()
-    person = (await db.execute(select(Person).where(Person.email == email))).scalar_one_or_none()
-    if person is not None and await db.get(MediatorProfile, person.id) is not None:
-        raise MediatorProblem({"email": f"{person.full_name} ({email}) is already in the directory; edit that entry instead."})
-    if person is None:
-        person = Person(email=email, full_name=form.name, user_type="Mediator")
-        db.add(person)
-        await db.flush()
-    profile = MediatorProfile(person_id=person.id)
-    _apply(profile, form)
-    db.add(profile)
-    await db.commit()
-    if person.password_hash is None:
-        await send_password_link(ctx, db, person, "activation")
-    return _entry(profile, person)
+async def propose_new_panel(ctx: AppContext, db: AsyncSession, actor_id: int, case_id: int, proposal: NewPanel) -> ActionResult:
+    case = await get_case(db, case_id)
+    chosen = await _from_directory(db, proposal.panel)
+    answer = await run_update(ctx, case_id, CaseWorkflow.propose_new_panel, PanelProposal(actor_id=actor_id, panel=chosen))
+    state = await state_after(db, case, answer)
+    if chosen:
+        return _result(f"A new panel of {len(chosen)} mediators was proposed; the parties are asked to rank it.", state)
+    return _result("A new panel was proposed from the directory; the parties are asked to rank it.", state)
 
 
-async def edit_mediator(db: AsyncSession, person_id: int, form: MediatorForm) -> DirectoryEntry:
-    profile = await db.get(MediatorProfile, person_id)
-    if profile is None:
-        raise LookupError("No such mediator in the directory.")
-    errors = form.problems()
-    if errors:
-        raise MediatorProblem(errors)
-    person = await db.get(Person, person_id)
-    assert person is not None
-    email = form.email.lower()
-    if email != person.email:
-        taken = (await db.execute(select(Person.id).where(Person.email == email, Person.id != person_id))).first()
-        if taken:
-            raise MediatorProblem({"email": f"Another account already uses {email}."})
-    person.full_name = form.name
-    person.email = email
-    _apply(profile, form)
-    await db.commit()
-    return _entry(profile, person)
-
-
-# ---- the email outbox -----------------------------------------------------------------------------
-
-
-@dataclass
-class OutboxPage:
-    items: list[Email]
-    page: int
-    pages: int
-    total: int
-
-
-async def outbox(db: AsyncSession, page: int = 1) -> OutboxPage:
-    total = (await db.execute(select(func.count(Email.id)))).scalar_one()
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    page = min(max(1, page), pages)
-    items = list(
-        (await db.execute(select(Email).order_by(Email.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))).scalars()
-    )
-    return OutboxPage(items=items, page=page, pages=pages, total=total)
-
-
-async def outbox_email(db: AsyncSession, email_id: int) -> Email:
-    email = await db.get(Email, email_id)
-    if email is None:
-        raise LookupError("No such email.")
-    return email
+async def withdraw(ctx: AppContext, db: AsyncSession, actor_id: int, case_id: int, withdrawal: Withdrawal) -> ActionResult:
+    case = await get_case(db, case_id)
+    answer = await run_update(ctx, case_id, CaseWorkflow.withdraw, StaffAction(actor_id=actor_id, reason=withdrawal.reason))
+    return _result("The case was withdrawn; everyone on it is told by email.", await state_after(db, case, answer))

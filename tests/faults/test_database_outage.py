@@ -146,7 +146,7 @@ async def test_filing_during_database_outage_fails_cleanly_and_retry_files_once(
                 assert filed.status_code == 201, filed.text
                 case_id = filed.json()["id"]
                 listed = await browser.api("GET", "/api/v1/cases")
-                assert [c["id"] for c in listed.json()] == [case_id]
+                assert [c["id"] for c in listed.json()["items"]] == [case_id]
 
         async with sessions() as session:
             cases = (await session.execute(select(Case))).scalars().all()

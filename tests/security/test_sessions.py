@@ -24,7 +24,7 @@ async def test_every_state_changing_route_refuses_a_missing_or_foreign_csrf_toke
         "message_id": world.message_id, "participant_id": 1, "token": "no-such-link",
     }
     # Everything a forger would like to happen, sent as staff (who may do the most) with real ids.
-    tempting = {"reason": "Forged", "decision": "accept", "days": "3", "body": "Forged message", "title": "Forged", "name": "Forged",
+    tempting = {"reason": "Forged", "accept": "true", "amount": "3", "body": "Forged message", "title": "Forged", "name": "Forged",
                 "email": "forged@example.com", "password": PASSWORD, "outcome": "settled", "accept": True, "ranked": []}
     problems = []
     async with web.browser() as staff, web.browser() as party:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from core.db.models import Document
 from core.db.session import transaction
-from features.cases.roster import PartyContact, RequestToMediate, file_case
+from features.cases.roster import PartyContact, NewCase, file_case
 
 # Hostile input must meet PostgreSQL too, which refuses what SQLite quietly stores.
 pytestmark = pytest.mark.both_databases
@@ -29,7 +29,7 @@ async def filed_case(web) -> int:
     async with transaction(web.sessions) as session:
         case = await file_case(
             session, web.client, web.settings,
-            RequestToMediate(
+            NewCase(
                 property_address="1 Upload Lane, Los Angeles, CA 90001", dispute_bases=["Deposit dispute"], dispute_value="$75,001 and over",
                 description="Uploads.", filer_id=katy.id, parties=[PartyContact("Taylor Swift", "taylor@example.com", "responding")],
             ),

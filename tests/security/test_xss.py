@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from features.accounts.security import hash_password
 from core.db.models import Case, DiscussionRoom, Email, Person
 from core.db.session import transaction
-from features.cases.roster import DISPUTE_VALUES
+from features.cases.models import DISPUTE_VALUES
 from tests.support import eventually, handle, make_center, status, wait_for_stage
 from tests.web_support import PASSWORD
 from workflows.case import CaseWorkflow
@@ -109,7 +109,7 @@ async def test_every_written_field_is_shown_escaped_on_every_page(web):
         filing = {
             "property_address": payload("Address"), "dispute_bases": ["Deposit dispute"], "dispute_value": DISPUTE_VALUES[0],
             "description": payload("Description"), "filer_role": "party",
-            "other_name_1": payload("Other party"), "other_email_1": "taylor@example.com", "other_side_1": "responding",
+            "others-0-full_name": payload("Other party"), "others-0-email": "taylor@example.com", "others-0-side": "responding",
         }
         filed = await form(k, "/cases/new", "/cases/new", filing)
         case_id = int(filed.headers["location"].split("?")[0].rsplit("/", 1)[1])
@@ -122,7 +122,7 @@ async def test_every_written_field_is_shown_escaped_on_every_page(web):
         assert refused.status_code == 422
         pages.check("/profile refused", refused.text)
         await k.get("/cases/new")
-        refused = await k.post("/cases/new", {**filing, "other_email_1": ""})
+        refused = await k.post("/cases/new", {**filing, "others-0-email": ""})
         assert refused.status_code == 422
         pages.check("/cases/new refused", refused.text)
         async with web.browser() as anonymous:
@@ -154,7 +154,7 @@ async def test_every_written_field_is_shown_escaped_on_every_page(web):
 
     async with web.browser() as first:
         await first.login("mediator1@example.com")
-        await form(first, f"/cases/{case_id}/conflict-check", f"/cases/{case_id}/conflict-check", {"decision": "decline", "reason": payload("Decline")})
+        await form(first, f"/cases/{case_id}/conflict-check", f"/cases/{case_id}/conflict-check", {"accept": "false", "reason": payload("Decline")})
 
     async def asked_second():
         return (await status(web.client, web.settings, case_id)).candidate_mediator_id == m2
@@ -163,7 +163,7 @@ async def test_every_written_field_is_shown_escaped_on_every_page(web):
     async with web.browser() as mediator, web.browser() as k, web.browser() as staff:
         await mediator.login("mediator2@example.com")
         await pages.visit(mediator, "asked mediator", f"/cases/{case_id}/conflict-check")
-        await form(mediator, f"/cases/{case_id}/conflict-check", f"/cases/{case_id}/conflict-check", {"decision": "accept"})
+        await form(mediator, f"/cases/{case_id}/conflict-check", f"/cases/{case_id}/conflict-check", {"accept": "true"})
         await eventually(lambda: mirrored_stage("accepted"))
         await k.login("katy@example.com")
         await staff.login("staff@car.org")
@@ -196,7 +196,6 @@ async def test_every_written_field_is_shown_escaped_on_every_page(web):
             await visit_everything(pages, viewers, case_id, other_case_id, joint, caucus, event_id, m2, katy.id)
 
             await form(mediator, f"{base}/mediator", f"{base}/mediator/fee-deposit", {})
-            await form(mediator, f"{base}/mediator", f"{base}/mediator/scheduled", {})
             await form(mediator, f"{base}/mediator", f"{base}/mediator/close", {"outcome": "settled", "note": payload("Closing")})
             await eventually(lambda: mirrored_stage("closed"))
             await visit_everything(pages, viewers, case_id, other_case_id, joint, caucus, event_id, m2, katy.id)

@@ -21,7 +21,9 @@ from fastapi.routing import APIRoute
 from features.discussions import service as discussions
 from features.calendar.service import EventDraft, save_event
 from features.documents.service import store_document
-from features.cases.messages import add_message
+from features.access import CaseAccess, Viewer
+from features.cases.models import NewMessage
+from features.cases.service import post_message
 from core.storage import file_store
 from tests.support import eventually, handle, make_case, make_center, wait_for_stage
 from tests.web_support import PASSWORD, Browser
@@ -42,6 +44,11 @@ UNSELECTED_MEDIATOR = "unselected_mediator"  # Mediator 2: on case A's panel, no
 MEDIATOR = "mediator"  # Mediator 1: serves on case A, is asked for the conflict check on case B
 STAFF = "staff"
 ROLES = (ANONYMOUS, PARTY, OTHER_CASE_PARTY, OTHER_SIDE_REP, INTERESTED, UNSELECTED_MEDIATOR, MEDIATOR, STAFF)
+
+
+def as_participant(case: Case, person: Person) -> CaseAccess:
+    """Someone acting on a case without a browser: what the services need to know of who acts."""
+    return CaseAccess(case=case, viewer=Viewer(person=person, web_session=None), roles=[])  # type: ignore[arg-type]
 
 
 class Upload:
@@ -91,7 +98,7 @@ class World:
         async with self.web.sessions() as session:
             case = await session.get(Case, self.case_id)
             katy = await session.get(Person, self.person(PARTY).id)
-            return (await add_message(session, case, katy, f"Disposable note {next(self._numbers)}")).id
+            return (await post_message(session, as_participant(case, katy), NewMessage(body=f"Disposable note {next(self._numbers)}"))).id
 
     async def disposable_document(self) -> int:
         """A document Katy uploaded and shared with nobody."""
@@ -190,7 +197,7 @@ async def build_world(web) -> World:
             session, settings, file_store(settings), case_id, m1, Upload("brief.pdf", PDF), "Correspondence", "Mediator's brief", "", [katy]
         )
         document_id = document.id
-        message = await add_message(session, case, await session.get(Person, katy), "Looking forward to resolving this.")
+        message = await post_message(session, as_participant(case, await session.get(Person, katy)), NewMessage(body="Looking forward to resolving this."))
         message_id = message.id
         starts = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=10)
         event = await save_event(

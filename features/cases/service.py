@@ -1,0 +1,196 @@
+"""A case's own pages: My Cases, Case Home with its messages, Intake Details and Users. Everything is read from the
+database (the case's state as its workflow published it), so none of these pages waits on a worker."""
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from core.case_facts import case_titles
+from core.case_state import CaseState
+from core.db.models import CalendarEvent, Case, Message, Participant, Person
+from core.errors import Forbidden, NotFound, Rejected
+from core.stages import stage_label
+from core.time import as_utc
+from features.access import CaseAccess, Viewer
+from features.cases.models import CaseItem, CasePage, CaseUserOut, ContactOut, IntakeOut, MessageOut, NewMessage
+from features.cases.next_steps import NextStep, next_steps
+from features.cases.state import case_state
+
+MY_CASES_PAGE_SIZE = 10
+ROLE_LABELS = {"party": "Party", "representative": "Representative", "interested": "Interested person", "mediator": "Mediator", "staff": "Center staff"}
+SIDE_LABELS = {"initiating": "Initiating", "responding": "Responding"}
+# Parties first, then whoever acts for them, then the voluntary participants, then the neutral.
+ROLE_ORDER = {"party": 0, "representative": 1, "interested": 2, "mediator": 3, "staff": 4}
+SIDE_ORDER = {"initiating": 0, "responding": 1}
+# The handbook: the Request to Mediate is visible to parties, their representatives (and the mediator); interested persons do not see it.
+INTAKE_ROLES = ("party", "representative", "mediator")
+
+
+# ---- My Cases -------------------------------------------------------------------------------------
+
+
+async def my_cases(db: AsyncSession, viewer: Viewer, page: int = 1) -> CasePage:
+    """The cases this person takes part in, newest first, a page at a time (staff: every case)."""
+    query = select(Case)
+    if not viewer.is_staff:
+        # A mediator asked for a conflict check is not a participant yet, but must find the case to answer.
+        query = query.where(
+            or_(Case.id.in_(select(Participant.case_id).where(Participant.person_id == viewer.id)), Case.candidate_mediator_id == viewer.id)
+        )
+    total = (await db.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    pages = max(1, math.ceil(total / MY_CASES_PAGE_SIZE))
+    page = min(max(1, page), pages)
+    cases = list((await db.execute(query.order_by(Case.id.desc()).limit(MY_CASES_PAGE_SIZE).offset((page - 1) * MY_CASES_PAGE_SIZE))).scalars())
+    titles = await case_titles(db, [c.id for c in cases])
+    items = [
+        CaseItem(
+            id=c.id,
+            title=titles[c.id],
+            property_address=c.property_address,
+            stage=c.stage,
+            stage_label=stage_label(c.stage),
+            stage_deadline=as_utc(c.stage_deadline) if c.stage_deadline else None,
+            conflict_check_requested=c.stage == "conflict_check" and c.candidate_mediator_id == viewer.id,
+        )
+        for c in cases
+    ]
+    return CasePage(items=items, total=total, page=page, pages=pages, page_size=MY_CASES_PAGE_SIZE)
+
+
+# ---- Case Home ------------------------------------------------------------------------------------
+
+
+@dataclass
+class CaseHome:
+    case: Case
+    title: str
+    state: CaseState
+    steps: list[NextStep]
+    mediator: Person | None
+    events: list[CalendarEvent]
+    messages: list[MessageOut]
+
+
+async def case_home(db: AsyncSession, access: CaseAccess) -> CaseHome:
+    case = access.case
+    state = await case_state(db, case)
+    steps = next_steps(state, access.viewer.id, access.is_staff, access.represented_party_ids, {p.role for p in access.roles})
+    events = list((await db.execute(select(CalendarEvent).where(CalendarEvent.case_id == case.id).order_by(CalendarEvent.starts_at, CalendarEvent.id))).scalars())
+    return CaseHome(
+        case=case,
+        title=(await case_titles(db, [case.id]))[case.id],
+        state=state,
+        steps=steps,
+        mediator=await db.get(Person, state.mediator_id) if state.mediator_id else None,
+        events=events,
+        messages=await case_messages(db, access),
+    )
+
+
+# ---- Case Home messages -----------------------------------------------------------------------------
+
+
+def _message_out(message: Message, access: CaseAccess) -> MessageOut:
+    return MessageOut(
+        id=message.id,
+        author_id=message.author_id,
+        author_name=message.author.full_name,
+        body=message.body,
+        created_at=as_utc(message.created_at),
+        can_delete=access.is_staff or message.author_id == access.viewer.id,
+    )
+
+
+async def case_messages(db: AsyncSession, access: CaseAccess) -> list[MessageOut]:
+    """Newest first; every participant of the case sees them all."""
+    query = (
+        select(Message)
+        .where(Message.case_id == access.case.id)
+        .options(selectinload(Message.author))
+        .order_by(Message.created_at.desc(), Message.id.desc())
+    )
+    return [_message_out(m, access) for m in (await db.execute(query)).scalars()]
+
+
+async def post_message(db: AsyncSession, access: CaseAccess, new: NewMessage) -> MessageOut:
+    if access.case.records_purged_at is not None:
+        raise Rejected("This case is closed and its records were deleted under the retention policy, so no new messages can be added.")
+    message = Message(case_id=access.case.id, author=access.viewer.person, body=new.body)
+    db.add(message)
+    await db.commit()
+    return _message_out(message, access)
+
+
+async def delete_message(db: AsyncSession, access: CaseAccess, message_id: int) -> None:
+    """Its author, or center staff, may delete a message; for anyone else it is not theirs (403)."""
+    message = await db.get(Message, message_id)
+    if message is None or message.case_id != access.case.id:
+        raise NotFound("No such message on this case.")
+    if not (access.is_staff or message.author_id == access.viewer.id):
+        raise Forbidden("Only the person who posted a message, or center staff, can delete it.")
+    await db.delete(message)
+    await db.commit()
+
+
+# ---- Intake Details and Users ---------------------------------------------------------------------
+
+
+def can_see_intake(access: CaseAccess) -> bool:
+    return access.is_staff or access.has_role(*INTAKE_ROLES)
+
+
+async def intake_details(db: AsyncSession, access: CaseAccess) -> IntakeOut:
+    if not can_see_intake(access):
+        # Not found rather than forbidden: interested persons are not told what the filing holds, not even that it is there.
+        raise NotFound("Intake Details are shown to the parties, their representatives and the mediator.")
+    case = access.case
+    filer = await db.get(Person, case.filed_by_id)
+    return IntakeOut(
+        case_id=case.id,
+        property_address=case.property_address,
+        dispute_bases=list(case.dispute_bases or []),
+        dispute_value=case.dispute_value,
+        description=case.description,
+        filed_by_id=case.filed_by_id,
+        filed_by_name=filer.full_name if filer else "",
+        filed_at=as_utc(case.filed_at),
+    )
+
+
+async def case_users(db: AsyncSession, access: CaseAccess) -> list[CaseUserOut]:
+    """Everyone on the case, with contact details unless a person asked for them to be hidden (staff see them)."""
+    rows = (
+        await db.execute(
+            select(Participant)
+            .where(Participant.case_id == access.case.id)
+            .options(selectinload(Participant.person), selectinload(Participant.represents))
+            .order_by(Participant.id)
+        )
+    ).scalars().all()
+    party_sides = {p.person_id: p.side for p in rows if p.role == "party"}
+    users = []
+    for p in rows:
+        # A representative stands on the side of the party they act for.
+        side = p.side if p.role == "party" else party_sides.get(p.represents_id) if p.role == "representative" else None
+        shown = not p.person.contact_hidden or access.is_staff or p.person_id == access.viewer.id
+        users.append(
+            CaseUserOut(
+                participant_id=p.id,
+                person_id=p.person_id,
+                name=p.person.full_name,
+                role=p.role,
+                role_label=ROLE_LABELS.get(p.role, p.role),
+                side=side,
+                side_label=SIDE_LABELS.get(side or "", ""),
+                represents_id=p.represents_id if p.role == "representative" else None,
+                represents_name=p.represents.full_name if p.role == "representative" and p.represents else "",
+                representative_kind=p.representative_kind if p.role == "representative" else "",
+                contact_hidden=p.person.contact_hidden,
+                contact=ContactOut.model_validate(p.person) if shown else None,
+            )
+        )
+    users.sort(key=lambda u: (ROLE_ORDER.get(u.role, 9), SIDE_ORDER.get(u.side or "", 2), u.participant_id))
+    return users
