@@ -3,7 +3,8 @@ with what went wrong next to each field and the form as the person left it, when
 
 The JSON door takes the same model as its body, so both doors have one set of limits and the same words for each
 mistake. (FastAPI's `Annotated[Model, Form()]` refuses a bad form before the route runs, which leaves no way to
-show the page again with the errors in place; hence this small reader.)
+show the page again with the errors in place; hence this small reader.) A JSON route that also takes files reads
+its body with `body_input` (JSON or multipart, the same model) and the files with `uploaded_file`.
 """
 
 import types
@@ -11,10 +12,10 @@ import typing
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from api.pages import redirect
 from core.errors import DomainError, Invalid, Rejected, Unavailable
@@ -90,13 +91,44 @@ def form_data(form: FormData, model: type[BaseModel]) -> dict[str, Any]:
     return data
 
 
+def _invalid(error: ValidationError) -> Invalid:
+    fields = field_messages(error)
+    return Invalid("; ".join(fields.values()), fields)
+
+
 async def form_input(request: Request, model: type[M]) -> M:
     form = await request.form()
     try:
         return model.model_validate(form_data(form, model))
     except ValidationError as error:
-        fields = field_messages(error)
-        raise Invalid("; ".join(fields.values()), fields) from None
+        raise _invalid(error) from None
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def body_input(request: Request, model: type[M], *media_types: str) -> M:
+    """The action's model from a body in one of `media_types` (JSON, or a form), with the same limits and the same
+    words for each mistake whichever is sent; a body in any other format is refused (415)."""
+    sent = _media_type(request)
+    if sent not in media_types:
+        raise HTTPException(status_code=415, detail=f"Send this as {' or '.join(media_types)}.")
+    if sent == "application/json":
+        try:
+            return model.model_validate_json(await request.body())
+        except ValidationError as error:
+            raise _invalid(error) from None
+    return await form_input(request, model)
+
+
+async def uploaded_file(request: Request, name: str) -> UploadFile | None:
+    """The file sent in the form field `name`; None when none was chosen, or when the body is not a form."""
+    if _media_type(request) != "multipart/form-data":
+        return None
+    upload = (await request.form()).get(name)
+    # A form whose file input was left empty still sends a part, with no file name.
+    return upload if isinstance(upload, UploadFile) and upload.filename else None
 
 
 async def submit(

@@ -161,6 +161,12 @@ class InputGuard:
             return
 
         limit = scope["app"].state.ctx.settings.max_upload_bytes + FORM_OVERHEAD
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            # Plainly too large: refused on the declared length, before any of the body is read.
+            await self._refuse(scope, receive, send, None, too_large=True)
+            return
         chunks: list[bytes] = []
         size = 0
         more = True
@@ -176,7 +182,7 @@ class InputGuard:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        content_type = dict(scope.get("headers") or []).get(b"content-type", b"").decode("latin-1")
+        content_type = headers.get(b"content-type", b"").decode("latin-1")
         try:
             check_body(content_type, body)
         except UnreadableInput as refused:

@@ -10,6 +10,8 @@ from temporalio.client import Client, WorkflowHandle
 
 from core.db.models import Email, MediatorProfile, Person
 from core.db.session import transaction
+from features.access import CaseAccess, Viewer, access_to_case
+from features.accounts.security import session_for_token, start_session
 from features.cases.roster import PartyContact, NewCase, file_case
 from core.settings import Settings
 from workflows.case import CaseWorkflow
@@ -109,3 +111,13 @@ async def emails(sessions: async_sessionmaker[AsyncSession], subject_starts: str
         if to:
             query = query.where(Email.to_email == to)
         return list((await session.execute(query)).scalars())
+
+
+async def signed_in_access(session: AsyncSession, case_id: int, person_id: int) -> CaseAccess:
+    """What a request by this person on the case would get: a real sign-in session, and their access to the case."""
+    token = await start_session(session, await session.get(Person, person_id))
+    await session.flush()
+    web_session, person = await session_for_token(session, token)
+    access = await access_to_case(session, case_id, Viewer(person=person, web_session=web_session))
+    assert access is not None, f"person {person_id} is not on case {case_id}"
+    return access

@@ -2,7 +2,7 @@
 and a burst of messages becomes one digest email per member."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from temporalio import activity
@@ -215,6 +215,77 @@ async def test_caucus_rooms_are_for_the_mediator_and_people_on_the_case(web):
         refused = await katy.api("POST", f"/api/v1/cases/{s.case_id}/discussions/rooms", {"name": "Mine", "member_ids": [s.katy.id]})
         assert refused.status_code == 403
         assert "Create a private caucus room" not in (await katy.get(f"/cases/{s.case_id}/discussions")).text
+
+
+async def test_the_json_api_takes_attachments_with_the_same_rules_as_the_room_page(web):
+    s = await accepted_case(web)
+    await open_by_mediator(web, s)
+    caucus = await caucus_with(web, s, s.katy)
+    messages = f"/api/v1/cases/{s.case_id}/discussions/rooms/{caucus}/messages"
+    async with web.browser() as katy:
+        await katy.login(s.katy.email)
+        send = lambda data, files=None: katy.http.post(messages, data=data, files=files, headers={"X-CSRF-Token": katy.csrf})  # noqa: E731
+
+        posted = await send({"body": "The signed offer, as promised."}, {"attachment": ("offer.pdf", PDF, "application/pdf")})
+        assert posted.status_code == 201, posted.text
+        message = posted.json()
+        assert message["body"] == "The signed offer, as promised." and message["author_name"] == "Katy Perry"
+        assert message["attachment"]["file_name"] == "offer.pdf" and message["attachment"]["size_bytes"] == len(PDF)
+        assert datetime.fromisoformat(message["created_at"]).utcoffset() == timedelta(0)
+        # With a file, the message itself may be empty; without one it may not, in either format.
+        only_a_file = await send({"body": ""}, {"attachment": ("floor-plan.pdf", PDF, "application/pdf")})
+        assert only_a_file.status_code == 201 and only_a_file.json()["body"] == ""
+        # A form whose file input was left empty still sends the part, with no file name.
+        nothing = await send({"body": "   "}, {"attachment": ("", b"", "application/octet-stream")})
+        assert nothing.status_code == 422 and nothing.json()["errors"] == {"body": "Type a message or attach a file before sending."}
+        assert (await katy.api("POST", messages, {"body": ""})).json()["errors"] == {"body": "Type a message or attach a file before sending."}
+        # The same limits as the page: the file's content checked, the message's length counted.
+        html = await send({"body": "see attached"}, {"attachment": ("evil.html", b"<script>alert(1)</script>", "text/html")})
+        assert html.status_code == 422 and "cannot be uploaded" in html.json()["errors"]["attachment"]
+        disguised = await send({"body": "see attached"}, {"attachment": ("offer.pdf", b"<script>alert(1)</script>", "application/pdf")})
+        assert disguised.status_code == 422 and "not a valid .pdf file" in disguised.json()["errors"]["attachment"]
+        too_long = await send({"body": "x" * 5001}, {"attachment": ("offer.pdf", PDF, "application/pdf")})
+        assert too_long.status_code == 422 and too_long.json()["errors"] == {"body": "Keep a message to 5,000 characters (it has 5,001)."}
+        as_text = await katy.http.post(messages, content=b"hello", headers={"Content-Type": "text/plain", "X-CSRF-Token": katy.csrf})
+        assert as_text.status_code == 415
+
+        listed = (await katy.api("GET", messages)).json()
+        assert [(m["body"], m["attachment"]["file_name"]) for m in listed] == [("The signed offer, as promised.", "offer.pdf"), ("", "floor-plan.pdf")]
+        openapi = (await katy.http.get("/openapi.json")).json()
+        body = openapi["paths"]["/api/v1/cases/{case_id}/discussions/rooms/{room_id}/messages"]["post"]["requestBody"]["content"]
+        assert set(body) == {"application/json", "multipart/form-data"}
+        assert body["multipart/form-data"]["schema"]["properties"]["attachment"]["format"] == "binary"
+        assert body["application/json"]["schema"]["properties"]["body"]["maxLength"] == 5000
+
+    # The files are the room's: in Documents for its members only.
+    for person, sees in ((s.katy, True), (s.mediator, True), (s.taylor, False)):
+        async with web.browser() as b:
+            await b.login(person.email)
+            listed = (await b.api("GET", f"/api/v1/cases/{s.case_id}/documents")).json()
+            assert sorted(d["file_name"] for d in listed) == (["floor-plan.pdf", "offer.pdf"] if sees else [])
+
+
+async def test_a_refused_message_comes_back_with_the_problem_next_to_its_field(web):
+    s = await accepted_case(web)
+    joint = await open_by_mediator(web, s)
+    async with web.browser() as katy:
+        await katy.login(s.katy.email)
+        await katy.get(f"/cases/{s.case_id}/discussions/rooms/{joint}")
+        refused = await katy.post(
+            f"/cases/{s.case_id}/discussions/rooms/{joint}/messages", {"body": "Here it is"}, files={"attachment": ("notes.txt", b"\x00\x01", "text/plain")}
+        )
+        assert refused.status_code == 422
+        assert '<p class="error" id="attachment-error">The file&#39;s content is not a valid .txt file.</p>' in refused.text
+        assert 'aria-invalid="true" aria-describedby="attachment-help attachment-error"' in refused.text and ">Here it is</textarea>" in refused.text
+        rooms = (await katy.api("GET", f"/api/v1/cases/{s.case_id}/discussions")).json()["rooms"]
+        assert rooms[0]["message_count"] == 0 and rooms[0]["last_message_at"] is None
+    async with web.browser() as mediator:
+        await mediator.login(s.mediator.email)
+        await mediator.get(f"/cases/{s.case_id}/discussions")
+        unnamed = await mediator.post(f"/cases/{s.case_id}/discussions/rooms", {"name": "Side room", "member_ids": ["everyone"]})
+        assert unnamed.status_code == 422
+        assert '<p class="error" id="member_ids-error">Members of a caucus room must be people on this case.</p>' in unnamed.text
+        assert 'value="Side room"' in unnamed.text
 
 
 async def test_messages_are_escaped_and_empty_ones_refused(web):

@@ -2,6 +2,7 @@
 
 import re
 from contextlib import AsyncExitStack
+from datetime import datetime, timezone
 from io import BytesIO
 
 import pytest
@@ -9,11 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from starlette.datastructures import UploadFile
 
-from core.db.models import Document, DocumentShare, Person
+from core.db.models import Case, Document, DocumentShare, Person
 from core.db.session import transaction
+from core.errors import Invalid
 from features.cases.roster import PartyContact, NewCase, file_case
-from features.documents.service import DocumentProblem, content_disposition, sanitise_file_name, served_content_type, store_document
-from core.storage import file_store
+from features.documents.models import NewDocument
+from features.documents.service import RECORDS_PURGED, add_document, content_disposition, sanitise_file_name, served_content_type
+from tests.support import signed_in_access
 from tests.web_support import PASSWORD
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
@@ -233,6 +236,61 @@ async def test_forbidden_and_disguised_files_are_refused(web, people):
     assert await documents(web) == [] and stored_files(web) == []
 
 
+async def test_a_file_is_accepted_only_when_its_content_is_what_its_extension_says(web, people):
+    case = people["case"]
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600
+    jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 40
+    gif = b"GIF89a" + b"\x00" * 40
+    async with AsyncExitStack() as stack:
+        katy = await signed_in(web, stack, "katy@example.com")
+        for name, content in (("scan.jpeg", jpeg), ("scan.jpg", jpeg), ("plan.gif", gif), ("letter.doc", ole), ("sheet.xls", ole)):
+            kept = await api_upload(katy, case, name, content)
+            assert kept.status_code == 201, (name, kept.text)
+        refused = {
+            # Another format under this name.
+            "photo.png": gif,
+            "invoice.pdf": jpeg,
+            "letter.docx": ole,
+            # A Word mark deep inside a file whose start is not a Word file: only the first bytes count.
+            "notes.doc": b"<html>" + b" " * 540 + b"bjbj" + b" " * 100,
+            # A signature written out as text is not the signature.
+            "fake.png": b"\\x89PNG<script>alert(1)</script>",
+            "fake.docx": b"PK\\003\\004<script>alert(1)</script>",
+        }
+        for name, content in refused.items():
+            for answer in (await api_upload(katy, case, name, content), await upload(katy, case, name, content)):
+                assert answer.status_code == 422, (name, answer.status_code)
+                assert f"content is not a valid .{name.rsplit('.', 1)[1]} file." in answer.text, name
+    assert sorted(d.file_name for d in await documents(web)) == ["letter.doc", "plan.gif", "scan.jpeg", "scan.jpg", "sheet.xls"]
+
+
+async def test_a_refused_upload_comes_back_with_each_problem_next_to_its_field(web, people):
+    case = people["case"]
+    async with AsyncExitStack() as stack:
+        katy = await signed_in(web, stack, "katy@example.com")
+        page = await upload(katy, case, "contract.pdf", PDF, title="x" * 230, description="Kept as typed", share_with=[people["taylor"].id])
+        assert page.status_code == 422
+        assert '<p class="error" id="title-error">Keep the title to 200 characters (it has 230).</p>' in page.text
+        assert 'aria-invalid="true" aria-describedby="title-error"' in page.text
+        assert ">Kept as typed</textarea>" in page.text and f'value="{people["taylor"].id}" checked' in page.text
+        api = await api_upload(katy, case, "contract.pdf", PDF, title="")
+        assert api.status_code == 422 and api.json()["errors"] == {"title": "Enter a title for the document."}
+    assert await documents(web) == []
+
+
+async def test_a_case_whose_records_were_purged_takes_no_more_documents(web, people):
+    case = people["case"]
+    async with transaction(web.sessions) as session:
+        (await session.get(Case, case)).records_purged_at = datetime.now(timezone.utc)
+    async with AsyncExitStack() as stack:
+        katy = await signed_in(web, stack, "katy@example.com")
+        page = await upload(katy, case, "contract.pdf", PDF)
+        assert page.status_code == 409 and RECORDS_PURGED.replace("'", "&#39;") in page.text
+        api = await api_upload(katy, case, "contract.pdf", PDF)
+        assert api.status_code == 409 and api.json()["detail"] == RECORDS_PURGED
+    assert await documents(web) == [] and stored_files(web) == []
+
+
 async def test_path_traversal_name_is_stored_under_a_generated_key_and_shown_sanitised(web, people):
     case = people["case"]
     async with AsyncExitStack() as stack:
@@ -294,6 +352,7 @@ async def test_the_json_api_adds_describes_downloads_and_deletes(web, people):
         body = created.json()
         assert body["file_name"] == "report.png" and body["content_type"] == "image/png" and body["uploaded_by"]["full_name"] == "Katy Perry"
         assert [p["full_name"] for p in body["shared_with"]] == ["Taylor Swift"] and body["can_delete"] is True
+        assert datetime.fromisoformat(body["created_at"]).utcoffset().total_seconds() == 0
         described = await taylor.api("GET", f"/api/v1/cases/{case}/documents/{body['id']}")
         assert described.status_code == 200 and described.json()["can_delete"] is False
         got = await taylor.api("GET", body["download_url"])
@@ -306,27 +365,30 @@ async def test_the_json_api_adds_describes_downloads_and_deletes(web, people):
 
 
 async def test_a_database_failure_after_the_file_is_written_removes_the_file(web, people, monkeypatch):
-    files = file_store(web.settings)
+    ctx = web.asgi.state.ctx
     async with web.sessions() as db:
+        katy = await signed_in_access(db, people["case"], people["katy"].id)
+
         async def failing_commit():
             raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
 
         monkeypatch.setattr(db, "commit", failing_commit)
         with pytest.raises(OperationalError):
-            await store_document(db, web.settings, files, people["case"], people["katy"].id, UploadFile(BytesIO(PDF), filename="a.pdf"), "Contract", "A", "", [people["taylor"].id])
+            details = NewDocument(category="Contract", title="A", share_with=[people["taylor"].id])
+            await add_document(ctx, db, katy, UploadFile(BytesIO(PDF), filename="a.pdf"), details)
     assert await documents(web) == [] and stored_files(web) == []
 
     async with web.sessions() as db:
+        katy = await signed_in_access(db, people["case"], people["katy"].id)
         # The discussions feature shares with a room's members, which may include the uploader and staff.
-        document = await store_document(
-            db, web.settings, files, people["case"], people["katy"].id, UploadFile(BytesIO(b"hello"), filename="chat.txt"),
-            "Dialogue", "Chat attachment", "", [people["katy"].id, people["taylor"].id, people["staff"].id],
-        )
+        everyone = NewDocument(category="Dialogue", title="Chat attachment", share_with=[people["katy"].id, people["taylor"].id, people["staff"].id])
+        document = await add_document(ctx, db, katy, UploadFile(BytesIO(b"hello"), filename="chat.txt"), everyone)
         shares = (await db.execute(select(DocumentShare.person_id).where(DocumentShare.document_id == document.id))).scalars().all()
-        assert shares == [people["taylor"].id]
-        with pytest.raises(DocumentProblem) as problem:
-            await store_document(db, web.settings, files, people["case"], people["katy"].id, UploadFile(BytesIO(PDF), filename="a.pdf"), "Contract", "A", "", [people["oscar"].id])
-        assert problem.value.errors == {"share_with": "Documents can only be shared with people in this case."}
+        assert shares == [people["taylor"].id] and [p.full_name for p in document.shared_with] == ["Taylor Swift"]
+        with pytest.raises(Invalid) as problem:
+            stranger = NewDocument(category="Contract", title="A", share_with=[people["oscar"].id])
+            await add_document(ctx, db, katy, UploadFile(BytesIO(PDF), filename="a.pdf"), stranger)
+        assert problem.value.fields == {"share_with": "Documents can only be shared with people in this case."}
 
 
 def test_names_and_headers_are_made_safe():

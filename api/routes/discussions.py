@@ -1,294 +1,168 @@
-"""Discussions: the joint room and private caucus rooms, as pages and as JSON under /api/v1.
+"""Discussions: the joint room and private caucus rooms, as pages and as JSON under /api/v1, both doors to
+features/discussions."""
 
-Both front doors call the same functions of services/discussions.py, which also decides who is in a room:
-someone outside a room gets the same 404 as for a room that does not exist.
-"""
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 
-from datetime import datetime, timezone
-from typing import Literal
-
-from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from api.deps import CaseAccess, CaseInView, csrf_protect, Ctx, Db, PathId
+from api.deps import CaseAccess, CaseInView, Ctx, Db, PathId, csrf_protect
+from api.errors import documented, status_of
+from api.forms import SHOWN_ON_THE_PAGE, body_input, form_data, form_input, submit, uploaded_file
 from api.pages import redirect, render
-from api.errors import documented
-from api.routes.documents import upload_size_guard
-from core.inputs import Id, is_id
-from core.db.models import DiscussionRoom, Participant, Person
-from features.discussions import service
 from core.case_facts import case_titles
-from features.discussions.service import Actor, DiscussionProblem, MessageView, RoomView
-from features.staff.participants import ROLE_NAMES
+from core.errors import DomainError
+from features.discussions.models import (
+    MAX_MESSAGE_LENGTH,
+    DiscussionRoomOut,
+    DiscussionsOverview,
+    NewCaucusRoom,
+    NewRoomMessage,
+    RoomMessageOut,
+)
+from features.discussions.service import (
+    CASE_OVER,
+    case_is_over,
+    caucus_choices,
+    create_caucus_room,
+    discussions_overview,
+    open_discussions,
+    post_message,
+    room_messages,
+    visible_room,
+)
 
-router = APIRouter()
-
-
-def actor_for(access: CaseAccess) -> Actor:
-    return Actor(case=access.case, person_id=access.viewer.id, is_staff=access.is_staff)
-
-
-def room_url(case_id: int, room_id: int) -> str:
-    return f"/cases/{case_id}/discussions/rooms/{room_id}"
-
-
-def download_url(case_id: int, document_id: int) -> str:
-    return f"/cases/{case_id}/documents/{document_id}/download"
-
-
-async def caucus_choices(db: AsyncSession, access: CaseAccess) -> list[dict]:
-    """People the mediator may put in a caucus room: everyone on the case but the mediator, who is always in."""
-    rows = (
-        await db.execute(
-            select(Participant, Person)
-            .join(Person, Person.id == Participant.person_id)
-            .where(Participant.case_id == access.case.id)
-            .order_by(Participant.id)
-        )
-    ).all()
-    choices: dict[int, dict] = {}
-    for participant, person in rows:
-        if person.id == access.case.mediator_id:
-            continue
-        role = ROLE_NAMES.get(participant.role, participant.role)
-        if participant.side:
-            role = f"{role}, {participant.side}"
-        entry = choices.setdefault(person.id, {"id": person.id, "name": person.full_name, "roles": []})
-        entry["roles"].append(role)
-    return list(choices.values())
+router = APIRouter(tags=["discussions"])
 
 
-# ---- pages ------------------------------------------------------------------------------------
-
-
-async def discussions_page(
-    request: Request, db: AsyncSession, access: CaseInView, status_code: int = 200, error: str = "", form: dict | None = None
-):
-    actor = actor_for(access)
-    found = await service.discussions_for(db, actor)
-    mediator = await db.get(Person, access.case.mediator_id) if access.case.mediator_id else None
+async def _page(request: Request, db, access: CaseAccess, problem: DomainError | None = None, typed: dict | None = None) -> Response:
+    overview = await discussions_overview(db, access)
     return render(
         request,
         "pages/discussions.html",
-        status_code=status_code,
+        status_code=status_of(problem) if problem else 200,
         case=access.case,
         access=access,
         title=(await case_titles(db, [access.case.id]))[access.case.id],
-        discussions=found,
-        choices=await caucus_choices(db, access) if found.manages else [],
-        mediator=mediator,
-        over=service.is_over(access.case),
-        case_over=service.CASE_OVER,
-        error=error,
-        form=form or {"name": "", "member_ids": []},
+        discussions=overview,
+        choices=await caucus_choices(db, access) if overview.can_manage else None,
+        over=case_is_over(access.case),
+        case_over=CASE_OVER,
+        problem=problem,
+        errors=problem.fields if problem else {},
+        form={"name": "", "member_ids": [], **(typed or {})},
     )
 
 
 @router.get("/cases/{case_id}/discussions", include_in_schema=False)
-async def discussions_tab(request: Request, db: Db, access: CaseInView):
-    return await discussions_page(request, db, access)
+async def discussions_page(request: Request, db: Db, access: CaseInView):
+    return await _page(request, db, access)
 
 
 @router.post("/cases/{case_id}/discussions/open", include_in_schema=False, dependencies=[Depends(csrf_protect)])
 async def open_discussions_form(request: Request, db: Db, access: CaseInView):
     try:
-        room = await service.open_discussions(db, actor_for(access))
-    except DiscussionProblem as problem:
-        return await discussions_page(request, db, access, status_code=problem.status_code, error=problem.message)
-    return redirect(request, room_url(access.case.id, room.id), "Discussions are open. Everyone on the case can read and post in the joint discussion.")
-
-
-def _ids(values: list) -> list[int]:
-    return [int(v) for v in values if str(v).isdigit() and is_id(int(v))]
+        joint = await open_discussions(db, access)
+    except SHOWN_ON_THE_PAGE as problem:
+        return await _page(request, db, access, problem)
+    return redirect(request, joint.url, "Discussions are open. Everyone on the case can read and post in the joint discussion.")
 
 
 @router.post("/cases/{case_id}/discussions/rooms", include_in_schema=False, dependencies=[Depends(csrf_protect)])
 async def create_caucus_form(request: Request, db: Db, access: CaseInView):
-    form = await request.form()
-    name = str(form.get("name", ""))
-    member_ids = _ids(form.getlist("member_ids"))
-    try:
-        room = await service.create_caucus_room(db, actor_for(access), name, member_ids)
-    except DiscussionProblem as problem:
-        return await discussions_page(
-            request, db, access, status_code=problem.status_code, error=problem.message, form={"name": name, "member_ids": member_ids}
-        )
-    return redirect(request, room_url(access.case.id, room.id), f"Caucus room \u201c{room.name}\u201d created. Only its members can see it.")
+    async def page(problem: DomainError) -> Response:
+        return await _page(request, db, access, problem, form_data(await request.form(), NewCaucusRoom))
+
+    return await submit(
+        request,
+        NewCaucusRoom,
+        lambda room: create_caucus_room(db, access, room),
+        page,
+        lambda room: (room.url, f"Caucus room \u201c{room.name}\u201d created. Only its members can see it."),
+    )
 
 
-async def room_or_404(db: AsyncSession, access: CaseAccess, room_id: int) -> DiscussionRoom:
-    try:
-        return await service.visible_room(db, actor_for(access), room_id)
-    except DiscussionProblem as problem:
-        raise HTTPException(status_code=problem.status_code, detail=problem.message) from problem
-
-
-async def room_page(request: Request, db: AsyncSession, access: CaseAccess, room: DiscussionRoom, status_code: int = 200, error: str = "", body: str = ""):
+async def _room_page(request: Request, db, access: CaseAccess, room_id: int, problem: DomainError | None = None, typed: dict | None = None) -> Response:
+    room = await visible_room(db, access, room_id)
     return render(
         request,
         "pages/discussion_room.html",
-        status_code=status_code,
+        status_code=status_of(problem) if problem else 200,
         case=access.case,
         access=access,
         title=(await case_titles(db, [access.case.id]))[access.case.id],
-        room=await service.room_view(db, room),
-        messages=await service.room_messages(db, room),
-        error=error,
-        body=body,
-        over=service.is_over(access.case),
-        case_over=service.CASE_OVER,
-        max_length=service.MAX_MESSAGE_LENGTH,
+        room=room,
+        messages=await room_messages(db, access, room_id),
+        problem=problem,
+        errors=problem.fields if problem else {},
+        body=(typed or {}).get("body", ""),
+        over=case_is_over(access.case),
+        case_over=CASE_OVER,
+        max_length=MAX_MESSAGE_LENGTH,
     )
 
 
 @router.get("/cases/{case_id}/discussions/rooms/{room_id}", include_in_schema=False)
-async def room_tab(request: Request, db: Db, access: CaseInView, room_id: PathId):
-    return await room_page(request, db, access, await room_or_404(db, access, room_id))
+async def room_page(request: Request, db: Db, access: CaseInView, room_id: PathId):
+    return await _room_page(request, db, access, room_id)
 
 
-@router.post(
-    "/cases/{case_id}/discussions/rooms/{room_id}/messages",
-    include_in_schema=False,
-    dependencies=[Depends(upload_size_guard), Depends(csrf_protect)],
-)
+@router.post("/cases/{case_id}/discussions/rooms/{room_id}/messages", include_in_schema=False, dependencies=[Depends(csrf_protect)])
 async def post_message_form(request: Request, ctx: Ctx, db: Db, access: CaseInView, room_id: PathId):
-    room = await room_or_404(db, access, room_id)
-    form = await request.form()
-    body = str(form.get("body", ""))
-    upload = form.get("attachment")
-    if isinstance(upload, str):
-        upload = None
     try:
-        await service.post_message(db, await ctx.temporal.client(), ctx.settings, actor_for(access), room, body, upload)
-    except DiscussionProblem as problem:
-        return await room_page(request, db, access, room, status_code=problem.status_code, error=problem.message, body=body)
-    return redirect(request, room_url(access.case.id, room.id) + "#latest")
+        await post_message(ctx, db, access, room_id, await form_input(request, NewRoomMessage), await uploaded_file(request, "attachment"))
+    except SHOWN_ON_THE_PAGE as problem:
+        return await _room_page(request, db, access, room_id, problem, form_data(await request.form(), NewRoomMessage))
+    return redirect(request, f"/cases/{access.case.id}/discussions/rooms/{room_id}#latest")
 
 
 # ---- JSON API ---------------------------------------------------------------------------------
 
-
-class RoomMemberOut(BaseModel):
-    id: int
-    full_name: str
-
-
-class DiscussionRoomOut(BaseModel):
-    id: int
-    name: str
-    kind: Literal["joint", "caucus"]
-    members: list[RoomMemberOut]
-    message_count: int
-    last_message_at: datetime | None
-    url: str = Field(description="The room's page.")
-
-
-class DiscussionsOverview(BaseModel):
-    open: bool = Field(description="False until the mediator opens discussions.")
-    can_manage: bool = Field(description="Whether you may open discussions and set up caucus rooms (the mediator and staff).")
-    rooms: list[DiscussionRoomOut] = Field(description="Only the rooms you are a member of (staff: all rooms).")
-
-
-class NewCaucusRoom(BaseModel):
-    name: str = Field("", max_length=service.MAX_ROOM_NAME, description="Empty gives a name from the members.")
-    member_ids: list[Id] = Field(description="People on the case; the mediator is always added.", max_length=200)
-
-
-class RoomAttachmentOut(BaseModel):
-    id: int
-    title: str
-    file_name: str
-    size_bytes: int
-    download_url: str
+# The route reads either body itself (a JSON message, or a form with a file beside it), so OpenAPI is told both
+# shapes here, from the one model the page uses too.
+_MESSAGE = NewRoomMessage.model_json_schema()
+MESSAGE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _MESSAGE},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        **_MESSAGE["properties"],
+                        "attachment": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "A file filed in the case's Documents for the room's members; with it, the body may be empty.",
+                        },
+                    },
+                }
+            },
+        },
+    }
+}
 
 
-class RoomMessageOut(BaseModel):
-    id: int
-    author_id: int
-    author_name: str
-    body: str
-    created_at: datetime
-    attachment: RoomAttachmentOut | None
-
-
-class NewRoomMessage(BaseModel):
-    body: str = Field(min_length=1, max_length=service.MAX_MESSAGE_LENGTH)
-
-
-def utc(moment: datetime | None) -> datetime | None:
-    # SQLite hands datetimes back without their zone; they were stored in UTC.
-    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
-
-
-def room_out(case_id: int, view: RoomView) -> DiscussionRoomOut:
-    return DiscussionRoomOut(
-        id=view.room.id,
-        name=view.room.name,
-        kind=view.room.kind,
-        members=[RoomMemberOut(id=p.id, full_name=p.full_name) for p in view.members],
-        message_count=view.message_count,
-        last_message_at=utc(view.last_message_at),
-        url=room_url(case_id, view.room.id),
-    )
-
-
-def message_out(case_id: int, view: MessageView) -> RoomMessageOut:
-    document = view.document
-    return RoomMessageOut(
-        id=view.message.id,
-        author_id=view.message.author_id,
-        author_name=view.author_name,
-        body=view.message.body,
-        created_at=utc(view.message.created_at),
-        attachment=RoomAttachmentOut(
-            id=document.id, title=document.title, file_name=document.file_name, size_bytes=document.size_bytes, download_url=download_url(case_id, document.id)
-        )
-        if document
-        else None,
-    )
-
-
-async def overview(db: AsyncSession, access: CaseAccess) -> DiscussionsOverview:
-    found = await service.discussions_for(db, actor_for(access))
-    return DiscussionsOverview(open=found.open, can_manage=found.manages, rooms=[room_out(access.case.id, r) for r in found.rooms])
-
-
-def as_http(problem: DiscussionProblem) -> HTTPException:
-    return HTTPException(status_code=problem.status_code, detail=problem.message)
-
-
-@router.get(
-    "/api/v1/cases/{case_id}/discussions",
-    tags=["discussions"],
-    summary="Discussion rooms you can see",
-    response_model=DiscussionsOverview,
-    responses=documented(401, 404),
-)
+@router.get("/api/v1/cases/{case_id}/discussions", summary="Discussion rooms you can see", response_model=DiscussionsOverview, responses=documented(401, 404))
 async def api_discussions(db: Db, access: CaseInView) -> DiscussionsOverview:
-    return await overview(db, access)
+    """Whether discussions are open, and the rooms you are a member of (staff: every room), joint room first."""
+    return await discussions_overview(db, access)
 
 
 @router.post(
     "/api/v1/cases/{case_id}/discussions/open",
-    tags=["discussions"],
     summary="Open discussions and the joint room (the mediator or staff)",
     response_model=DiscussionsOverview,
     dependencies=[Depends(csrf_protect)],
     responses=documented(401, 403, 404, 409),
 )
 async def api_open_discussions(db: Db, access: CaseInView) -> DiscussionsOverview:
-    try:
-        await service.open_discussions(db, actor_for(access))
-    except DiscussionProblem as problem:
-        raise as_http(problem) from problem
-    return await overview(db, access)
+    """Open discussions with a joint room for everyone on the case; opening again changes nothing."""
+    await open_discussions(db, access)
+    return await discussions_overview(db, access)
 
 
 @router.post(
     "/api/v1/cases/{case_id}/discussions/rooms",
-    tags=["discussions"],
     summary="Create a private caucus room (the mediator or staff)",
     response_model=DiscussionRoomOut,
     status_code=201,
@@ -296,45 +170,31 @@ async def api_open_discussions(db: Db, access: CaseInView) -> DiscussionsOvervie
     responses=documented(401, 403, 404, 409, 422),
 )
 async def api_create_caucus(body: NewCaucusRoom, db: Db, access: CaseInView) -> DiscussionRoomOut:
-    try:
-        room = await service.create_caucus_room(db, actor_for(access), body.name, body.member_ids)
-    except DiscussionProblem as problem:
-        raise as_http(problem) from problem
-    return room_out(access.case.id, await service.room_view(db, room))
-
-
-async def api_room(db: AsyncSession, access: CaseAccess, room_id: int) -> DiscussionRoom:
-    try:
-        return await service.visible_room(db, actor_for(access), room_id)
-    except DiscussionProblem as problem:
-        raise as_http(problem) from problem
+    """A room only its members (and staff) can see; the mediator is always one of them."""
+    return await create_caucus_room(db, access, body)
 
 
 @router.get(
     "/api/v1/cases/{case_id}/discussions/rooms/{room_id}/messages",
-    tags=["discussions"],
     summary="A room's messages, oldest first",
     response_model=list[RoomMessageOut],
     responses=documented(401, 404),
 )
 async def api_room_messages(room_id: PathId, db: Db, access: CaseInView) -> list[RoomMessageOut]:
-    room = await api_room(db, access, room_id)
-    return [message_out(access.case.id, m) for m in await service.room_messages(db, room)]
+    """Every message of a room you are a member of, with its attachment if it has one."""
+    return await room_messages(db, access, room_id)
 
 
 @router.post(
     "/api/v1/cases/{case_id}/discussions/rooms/{room_id}/messages",
-    tags=["discussions"],
-    summary="Post a message in a room (attach files from the room page)",
+    summary="Post a message in a room, with an attachment if sent as multipart/form-data",
     response_model=RoomMessageOut,
     status_code=201,
     dependencies=[Depends(csrf_protect)],
-    responses=documented(401, 403, 404, 409, 422),
+    openapi_extra=MESSAGE_BODY,
+    responses=documented(401, 403, 404, 409, 413, 415, 422),
 )
-async def api_post_message(room_id: PathId, body: NewRoomMessage, ctx: Ctx, db: Db, access: CaseInView) -> RoomMessageOut:
-    room = await api_room(db, access, room_id)
-    try:
-        posted = await service.post_message(db, await ctx.temporal.client(), ctx.settings, actor_for(access), room, body.body)
-    except DiscussionProblem as problem:
-        raise as_http(problem) from problem
-    return message_out(access.case.id, posted)
+async def api_post_message(request: Request, room_id: PathId, ctx: Ctx, db: Db, access: CaseInView) -> RoomMessageOut:
+    """Post as JSON `{"body": ...}`, or as a form with `body` and an `attachment` file; the room's members are emailed a digest."""
+    message = await body_input(request, NewRoomMessage, "application/json", "multipart/form-data")
+    return await post_message(ctx, db, access, room_id, message, await uploaded_file(request, "attachment"))

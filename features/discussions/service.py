@@ -1,14 +1,18 @@
 """Discussions: the joint room of everyone on the case and private caucus rooms the mediator sets up.
 
-Who is in a room is answered by `room_member_ids` alone; every page, the JSON API, attachments and the
-email digest ask it, so a room can never be visible in one place and hidden in another. The joint room
-has no member rows: its members are the case's participants at the moment of asking, so people added
-to the case later join it without anyone having to remember to.
+One function per action, behind both the pages and the JSON API: `discussions_overview`, `open_discussions`,
+`create_caucus_room`, `visible_room`, `room_messages`, `post_message`.
+
+Who is in a room is answered by `room_member_ids` (core/case_facts.py) alone; every page, the JSON API,
+attachments and the email digest ask it, so a room can never be visible in one place and hidden in another.
+Someone outside a room gets the same `NotFound` as for a room that does not exist. The joint room has no member
+rows: its members are the case's participants at the moment of asking, so people added to the case later join
+it without anyone having to remember to.
 """
 
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,79 +22,74 @@ from temporalio.service import RPCError
 
 from core.case_facts import participant_ids, room_member_ids
 from core.db.models import Case, DiscussionRoom, Document, Participant, Person, RoomMember, RoomMessage
-from features.documents.service import DocumentProblem, sanitise_file_name, store_document
+from core.errors import Forbidden, Invalid, NotFound, Rejected
 from core.settings import Settings
-from core.storage import file_store
 from core.stages import FINAL_STAGES
+from core.time import as_utc
+from features.access import CaseAccess
+from features.context import AppContext
+from features.discussions.models import (
+    MAX_ROOM_NAME,
+    MEMBERS_ON_CASE,
+    DiscussionRoomOut,
+    DiscussionsOverview,
+    NewCaucusRoom,
+    NewRoomMessage,
+    RoomAttachmentOut,
+    RoomMemberOut,
+    RoomMessageOut,
+)
+from features.documents.models import NewDocument
+from features.documents.service import IncomingFile, sanitise_file_name, store_upload
+from features.staff.participants import ROLE_NAMES
 
 log = logging.getLogger(__name__)
 
 JOINT_ROOM_NAME = "Joint discussion"
-MAX_ROOM_NAME = 120
-MAX_MESSAGE_LENGTH = 5000
 # What the Documents tab files room attachments under.
 ATTACHMENT_CATEGORY = "Dialogue"
-
-
-class DiscussionProblem(Exception):
-    """Something the person asked for cannot be done; the message is meant for them."""
-
-    def __init__(self, message: str, status_code: int = 422):
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
-
-
 NO_SUCH_ROOM = "No such discussion room."
 CASE_OVER = "This case is over; its discussions can be read but not changed."
+EMPTY_MESSAGE = "Type a message or attach a file before sending."
 
 
 @dataclass
-class Actor:
-    """Who is acting on the case, as far as discussions care: the routes build it from the page's CaseAccess."""
-
-    case: Case
-    person_id: int
-    is_staff: bool
-
-    @property
-    def manages(self) -> bool:
-        """The case's mediator and center staff open discussions and set up caucus rooms."""
-        return self.is_staff or (self.case.mediator_id is not None and self.case.mediator_id == self.person_id)
+class CaucusChoice:
+    id: int
+    name: str
+    roles: list[str]
 
 
 @dataclass
-class RoomView:
-    room: DiscussionRoom
-    members: list[Person]
-    message_count: int = 0
-    last_message_at: datetime | None = None
+class CaucusChoices:
+    """Whom the mediator may put in a caucus room: everyone on the case but the mediator, who is always in."""
+
+    mediator_name: str
+    people: list[CaucusChoice]
 
 
-@dataclass
-class MessageView:
-    message: RoomMessage
-    author_name: str
-    document: Document | None = None
+def manages(access: CaseAccess) -> bool:
+    """The case's mediator and center staff open discussions and set up caucus rooms."""
+    mediator_id = access.case.mediator_id
+    return access.is_staff or (mediator_id is not None and mediator_id == access.viewer.id)
 
 
-@dataclass
-class Discussions:
-    open: bool
-    manages: bool
-    rooms: list[RoomView] = field(default_factory=list)
+def case_is_over(case: Case) -> bool:
+    return case.stage in FINAL_STAGES
 
 
-async def can_see_room(db: AsyncSession, room: DiscussionRoom, person_id: int, is_staff: bool) -> bool:
-    return is_staff or person_id in await room_member_ids(db, room)
+def _refuse_if_over(case: Case) -> None:
+    if case_is_over(case):
+        raise Rejected(CASE_OVER)
 
 
-async def visible_room(db: AsyncSession, actor: Actor, room_id: int) -> DiscussionRoom:
-    """The room if it belongs to this case and the person may see it; otherwise the same answer as a room that does not exist."""
-    room = await db.get(DiscussionRoom, room_id)
-    if room is None or room.case_id != actor.case.id or not await can_see_room(db, room, actor.person_id, actor.is_staff):
-        raise DiscussionProblem(NO_SUCH_ROOM, 404)
-    return room
+def _refuse_unless_manager(access: CaseAccess, what: str) -> None:
+    if not manages(access):
+        raise Forbidden(f"Only the case's mediator or center staff can {what}.")
+
+
+def room_url(case_id: int, room_id: int) -> str:
+    return f"/cases/{case_id}/discussions/rooms/{room_id}"
 
 
 async def _people(db: AsyncSession, ids: list[int]) -> dict[int, Person]:
@@ -98,88 +97,114 @@ async def _people(db: AsyncSession, ids: list[int]) -> dict[int, Person]:
     return {p.id: p for p in found}
 
 
-async def room_view(db: AsyncSession, room: DiscussionRoom) -> RoomView:
+async def _may_see(db: AsyncSession, access: CaseAccess, room: DiscussionRoom) -> bool:
+    return access.is_staff or access.viewer.id in await room_member_ids(db, room)
+
+
+async def _visible_row(db: AsyncSession, access: CaseAccess, room_id: int) -> DiscussionRoom:
+    room = await db.get(DiscussionRoom, room_id)
+    if room is None or room.case_id != access.case.id or not await _may_see(db, access, room):
+        raise NotFound(NO_SUCH_ROOM)
+    return room
+
+
+async def _room_out(db: AsyncSession, room: DiscussionRoom) -> DiscussionRoomOut:
     ids = await room_member_ids(db, room)
     people = await _people(db, ids)
     count, last = (await db.execute(select(func.count(RoomMessage.id), func.max(RoomMessage.created_at)).where(RoomMessage.room_id == room.id))).one()
-    return RoomView(room=room, members=[people[i] for i in ids if i in people], message_count=count, last_message_at=last)
+    return DiscussionRoomOut(
+        id=room.id,
+        name=room.name,
+        kind=room.kind,
+        members=[RoomMemberOut.model_validate(people[i]) for i in ids if i in people],
+        message_count=count,
+        last_message_at=as_utc(last) if last is not None else None,
+        url=room_url(room.case_id, room.id),
+    )
 
 
-async def discussions_for(db: AsyncSession, actor: Actor) -> Discussions:
-    """The rooms this person may see, joint room first."""
-    rooms = (await db.execute(select(DiscussionRoom).where(DiscussionRoom.case_id == actor.case.id).order_by(DiscussionRoom.id))).scalars().all()
-    views = []
-    for room in sorted(rooms, key=lambda r: (r.kind != "joint", r.id)):
-        if await can_see_room(db, room, actor.person_id, actor.is_staff):
-            views.append(await room_view(db, room))
-    return Discussions(open=actor.case.discussions_open, manages=actor.manages, rooms=views)
+async def discussions_overview(db: AsyncSession, access: CaseAccess) -> DiscussionsOverview:
+    """Whether discussions are open, and the rooms this person may see, joint room first."""
+    rooms = (await db.execute(select(DiscussionRoom).where(DiscussionRoom.case_id == access.case.id).order_by(DiscussionRoom.id))).scalars().all()
+    seen = [await _room_out(db, room) for room in sorted(rooms, key=lambda r: (r.kind != "joint", r.id)) if await _may_see(db, access, room)]
+    return DiscussionsOverview(open=access.case.discussions_open, can_manage=manages(access), rooms=seen)
 
 
-def is_over(case: Case) -> bool:
-    return case.stage in FINAL_STAGES
-
-
-def _refuse_if_over(case: Case) -> None:
-    if is_over(case):
-        raise DiscussionProblem(CASE_OVER, 409)
-
-
-def _refuse_unless_manager(actor: Actor, what: str) -> None:
-    if not actor.manages:
-        raise DiscussionProblem(f"Only the case's mediator or center staff can {what}.", 403)
-
-
-async def joint_room(db: AsyncSession, case_id: int) -> DiscussionRoom | None:
+async def _joint_room(db: AsyncSession, case_id: int) -> DiscussionRoom | None:
     query = select(DiscussionRoom).where(DiscussionRoom.case_id == case_id, DiscussionRoom.kind == "joint").order_by(DiscussionRoom.id)
     return (await db.execute(query.limit(1))).scalar_one_or_none()
 
 
-async def open_discussions(db: AsyncSession, actor: Actor) -> DiscussionRoom:
+async def open_discussions(db: AsyncSession, access: CaseAccess) -> DiscussionRoomOut:
     """Open the Discussions tab and its joint room. Opening twice is harmless: the same joint room comes back."""
-    _refuse_unless_manager(actor, "open discussions")
-    _refuse_if_over(actor.case)
-    room = await joint_room(db, actor.case.id)
+    _refuse_unless_manager(access, "open discussions")
+    _refuse_if_over(access.case)
+    room = await _joint_room(db, access.case.id)
     if room is None:
-        room = DiscussionRoom(case_id=actor.case.id, name=JOINT_ROOM_NAME, kind="joint", created_by_id=actor.person_id)
+        room = DiscussionRoom(case_id=access.case.id, name=JOINT_ROOM_NAME, kind="joint", created_by_id=access.viewer.id)
         db.add(room)
-    actor.case.discussions_open = True
+    access.case.discussions_open = True
     await db.commit()
-    return room
+    return await _room_out(db, room)
 
 
-async def create_caucus_room(db: AsyncSession, actor: Actor, name: str, member_ids: list[int]) -> DiscussionRoom:
+async def create_caucus_room(db: AsyncSession, access: CaseAccess, new: NewCaucusRoom) -> DiscussionRoomOut:
     """A private room with chosen participants of the case; the mediator is always in it."""
-    _refuse_unless_manager(actor, "set up caucus rooms")
-    _refuse_if_over(actor.case)
-    if not actor.case.discussions_open:
-        raise DiscussionProblem("Open discussions first; caucus rooms come after the joint room.", 409)
-    name = " ".join((name or "").split())
-    if len(name) > MAX_ROOM_NAME:
-        raise DiscussionProblem(f"Keep the room name to {MAX_ROOM_NAME} characters.")
-    on_case = await participant_ids(db, actor.case.id)
-    chosen = list(dict.fromkeys(member_ids))
-    strangers = [pid for pid in chosen if pid not in on_case]
-    if strangers:
-        raise DiscussionProblem("Members of a caucus room must be people on this case.")
-    mediator_id = actor.case.mediator_id
+    _refuse_unless_manager(access, "set up caucus rooms")
+    _refuse_if_over(access.case)
+    if not access.case.discussions_open:
+        raise Rejected("Open discussions first; caucus rooms come after the joint room.")
+    on_case = await participant_ids(db, access.case.id)
+    chosen = list(dict.fromkeys(new.member_ids))
+    if any(pid not in on_case for pid in chosen):
+        raise Invalid(MEMBERS_ON_CASE, {"member_ids": MEMBERS_ON_CASE})
+    mediator_id = access.case.mediator_id
     others = [pid for pid in chosen if pid != mediator_id]
     if not others:
-        raise DiscussionProblem("Choose at least one person besides the mediator for the caucus room.")
-    members = ([mediator_id] if mediator_id is not None else []) + others
+        message = "Choose at least one person besides the mediator for the caucus room."
+        raise Invalid(message, {"member_ids": message})
+    name = new.name
     if not name:
         people = await _people(db, others)
         name = ("Caucus with " + ", ".join(people[pid].full_name for pid in others if pid in people))[:MAX_ROOM_NAME]
-    room = DiscussionRoom(case_id=actor.case.id, name=name, kind="caucus", created_by_id=actor.person_id)
+    room = DiscussionRoom(case_id=access.case.id, name=name, kind="caucus", created_by_id=access.viewer.id)
     db.add(room)
     await db.flush()
-    for pid in members:
-        db.add(RoomMember(room_id=room.id, person_id=pid))
+    members = ([mediator_id] if mediator_id is not None else []) + others
+    db.add_all(RoomMember(room_id=room.id, person_id=pid) for pid in members)
     await db.commit()
-    return room
+    return await _room_out(db, room)
 
 
-async def room_messages(db: AsyncSession, room: DiscussionRoom) -> list[MessageView]:
-    """Oldest first, as a chat reads."""
+async def visible_room(db: AsyncSession, access: CaseAccess, room_id: int) -> DiscussionRoomOut:
+    """The room, if it belongs to this case and this person may see it."""
+    return await _room_out(db, await _visible_row(db, access, room_id))
+
+
+def _attachment_out(case_id: int, document: Document) -> RoomAttachmentOut:
+    return RoomAttachmentOut(
+        id=document.id,
+        title=document.title,
+        file_name=document.file_name,
+        size_bytes=document.size_bytes,
+        download_url=f"/cases/{case_id}/documents/{document.id}/download",
+    )
+
+
+def _message_out(case_id: int, message: RoomMessage, author_name: str, document: Document | None) -> RoomMessageOut:
+    return RoomMessageOut(
+        id=message.id,
+        author_id=message.author_id,
+        author_name=author_name,
+        body=message.body,
+        created_at=as_utc(message.created_at),
+        attachment=_attachment_out(case_id, document) if document is not None else None,
+    )
+
+
+async def room_messages(db: AsyncSession, access: CaseAccess, room_id: int) -> list[RoomMessageOut]:
+    """A room's messages, oldest first as a chat reads, for someone who may see the room."""
+    room = await _visible_row(db, access, room_id)
     query = (
         select(RoomMessage)
         .where(RoomMessage.room_id == room.id)
@@ -189,50 +214,53 @@ async def room_messages(db: AsyncSession, room: DiscussionRoom) -> list[MessageV
     messages = list((await db.execute(query)).scalars())
     doc_ids = [m.document_id for m in messages if m.document_id]
     documents = {d.id: d for d in (await db.execute(select(Document).where(Document.id.in_(doc_ids or [-1])))).scalars()}
-    return [MessageView(message=m, author_name=m.author.full_name, document=documents.get(m.document_id)) for m in messages]
-
-
-def _has_file(upload) -> bool:
-    # A form whose file input was left empty still sends a part, with no file name.
-    return upload is not None and bool(getattr(upload, "filename", ""))
+    return [_message_out(access.case.id, m, m.author.full_name, documents.get(m.document_id)) for m in messages]
 
 
 async def post_message(
-    db: AsyncSession, client: Client, settings: Settings, actor: Actor, room: DiscussionRoom, body: str, upload=None
-) -> MessageView:
-    """Save the message (and its attachment, shared with exactly the room's members), then tell the room's digest."""
-    _refuse_if_over(actor.case)
-    body = (body or "").strip()
-    attach = _has_file(upload)
-    if not body and not attach:
-        raise DiscussionProblem("Type a message or attach a file before sending.")
-    if len(body) > MAX_MESSAGE_LENGTH:
-        raise DiscussionProblem(f"Keep a message to {MAX_MESSAGE_LENGTH} characters; send a longer text as an attached file.")
+    ctx: AppContext, db: AsyncSession, access: CaseAccess, room_id: int, message: NewRoomMessage, attachment: IncomingFile | None = None
+) -> RoomMessageOut:
+    """Post in a room: the message and its attachment (shared with exactly the room's members, and filed in the
+    case's Documents), then tell the room's email digest."""
+    room = await _visible_row(db, access, room_id)
+    _refuse_if_over(access.case)
+    if not message.body and attachment is None:
+        raise Invalid(EMPTY_MESSAGE, {"body": EMPTY_MESSAGE})
+    # Before anything is saved: a Temporal that cannot be reached at all stops the post, not just its digest.
+    client = await ctx.temporal.client()
     document = None
-    if attach:
-        members = await room_member_ids(db, room)
-        try:
-            document = await store_document(
-                db,
-                settings,
-                file_store(settings),
-                actor.case.id,
-                actor.person_id,
-                upload,
-                ATTACHMENT_CATEGORY,
-                sanitise_file_name(upload.filename) or "Attachment",
-                f"Attached in the discussion room {room.name}",
-                members,
-                room_id=room.id,
-            )
-        except DocumentProblem as problem:
-            raise DiscussionProblem(str(problem), problem.status_code) from problem
-    message = RoomMessage(room_id=room.id, author_id=actor.person_id, body=body, document_id=document.id if document else None)
-    db.add(message)
+    if attachment is not None:
+        details = NewDocument(
+            category=ATTACHMENT_CATEGORY,
+            title=sanitise_file_name(attachment.filename) or "Attachment",
+            description=f"Attached in the discussion room {room.name}",
+            share_with=await room_member_ids(db, room),
+        )
+        document = await store_upload(ctx, db, access.case, access.viewer.id, attachment, details, room_id=room.id, file_field="attachment")
+    posted = RoomMessage(room_id=room.id, author_id=access.viewer.id, body=message.body, document_id=document.id if document else None)
+    db.add(posted)
     await db.commit()
-    await signal_digest(client, settings, room.id, message.id)
-    author = await db.get(Person, actor.person_id)
-    return MessageView(message=message, author_name=author.full_name if author else "", document=document)
+    await signal_digest(client, ctx.settings, room.id, posted.id)
+    return _message_out(access.case.id, posted, access.viewer.person.full_name, document)
+
+
+async def caucus_choices(db: AsyncSession, access: CaseAccess) -> CaucusChoices:
+    rows = (
+        await db.execute(
+            select(Participant, Person).join(Person, Person.id == Participant.person_id).where(Participant.case_id == access.case.id).order_by(Participant.id)
+        )
+    ).all()
+    mediator_id = access.case.mediator_id
+    mediator = await db.get(Person, mediator_id) if mediator_id is not None else None
+    choices: dict[int, CaucusChoice] = {}
+    for participant, person in rows:
+        if person.id == mediator_id:
+            continue
+        role = ROLE_NAMES.get(participant.role, participant.role)
+        if participant.side:
+            role = f"{role}, {participant.side}"
+        choices.setdefault(person.id, CaucusChoice(id=person.id, name=person.full_name, roles=[])).roles.append(role)
+    return CaucusChoices(mediator_name=mediator.full_name if mediator else "", people=list(choices.values()))
 
 
 def digest_workflow_id(settings: Settings, room_id: int) -> str:

@@ -1,7 +1,11 @@
 """Case documents: checked uploads stored under generated keys, shared with chosen people of the case.
 
+One function per action, behind both the Documents page and the JSON API: `list_documents`, `visible_document`,
+`add_document`, `download_document`, `delete_document`. A document someone may not see is `NotFound`, like a
+missing one, so its existence does not leak.
+
 Who sees a document: its uploader, center staff, the people in its DocumentShare rows (a caucus room's
-attachments are shared with its members through `store_document`), and, for a file attached in the joint
+attachments are shared with its members through `store_upload`), and, for a file attached in the joint
 room, everyone on the case, since the joint room is everyone on the case.
 """
 
@@ -10,39 +14,47 @@ import logging
 import re
 import unicodedata
 import uuid
-from dataclasses import dataclass, field
-from typing import Literal, Protocol, get_args
+from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import quote
 
+import puremagic
 from sqlalchemy import delete, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from core.db.models import Case, DiscussionRoom, Document, DocumentShare, Participant, Person, RoomMessage
+from core.errors import Invalid, NotFound, Rejected, TooLarge
 from core.settings import Settings
-from core.storage import FileStore
+from core.storage import file_store
+from core.time import as_utc
+from features.access import CaseAccess
+from features.context import AppContext
+from features.documents.models import CATEGORIES, NOT_ON_CASE, DocumentOut, NewDocument, PersonRef
 
 log = logging.getLogger(__name__)
 
-Category = Literal["Contract", "Disclosure", "Inspection report", "Correspondence", "Dialogue", "Others"]
-CATEGORIES: tuple[str, ...] = get_args(Category)
-TITLE_MAX = 200
-DESCRIPTION_MAX = 5000
+NO_SUCH_DOCUMENT = "No such document."
+RECORDS_PURGED = "This case's records were deleted at the end of the retention period; documents can no longer be added."
 FILE_NAME_MAX = 200
 CHUNK = 64 * 1024
 
-# What each extension must start with. An extension a center allows but that has no check here is refused:
-# nothing is accepted on the strength of its name alone (which also keeps HTML and SVG out for good).
-_SIGNATURES: dict[str, tuple[bytes, ...]] = {
-    "pdf": (b"%PDF",),
-    "png": (b"\x89PNG\r\n\x1a\n",),
-    "jpg": (b"\xff\xd8\xff",),
-    "jpeg": (b"\xff\xd8\xff",),
-    "gif": (b"GIF87a", b"GIF89a"),
-    "docx": (b"PK\x03\x04",),
-    "xlsx": (b"PK\x03\x04",),
-    "doc": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",),
-    "xls": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",),
+# What puremagic must find at the very start of a file for each extension people may upload. Only signatures at
+# offset 0 count: a mark deeper in a file (puremagic knows some) is as easy to plant in any other content. An
+# extension a center allows but that has no entry here is refused: nothing is accepted on the strength of its name
+# alone, which also keeps HTML and SVG out for good.
+_IDENTIFIED_AS: dict[str, frozenset[str]] = {
+    "pdf": frozenset({".pdf"}),
+    "png": frozenset({".png"}),
+    "jpg": frozenset({".jpg", ".jpeg"}),
+    "jpeg": frozenset({".jpg", ".jpeg"}),
+    "gif": frozenset({".gif"}),
+    # Office Open XML files are ZIP containers, and puremagic names the ZIP signature as theirs. Nothing is ever
+    # inflated to look inside: a zip bomb costs no more to check than its first bytes.
+    "docx": frozenset({".docx"}),
+    "xlsx": frozenset({".xlsx"}),
+    "doc": frozenset({".doc"}),
+    "xls": frozenset({".xls"}),
 }
 _TEXT = {"txt", "csv"}
 
@@ -73,25 +85,18 @@ class IncomingFile(Protocol):
     async def read(self, size: int = -1) -> bytes: ...
 
 
-class DocumentProblem(Exception):
-    """Why an upload was refused, by form field; nothing was stored."""
+@dataclass(frozen=True)
+class DocumentDownload:
+    """A file as it is handed out: always as an attachment, never sniffed, sandboxed if a browser renders it anyway."""
 
-    def __init__(self, errors: dict[str, str], status_code: int = 422):
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
-        self.status_code = status_code
-
-
-@dataclass
-class DocumentRow:
-    document: Document
-    shared_with: list[Person] = field(default_factory=list)
-    can_delete: bool = False
+    content: bytes
+    media_type: str
+    headers: dict[str, str]
 
 
 def checked_extensions(settings: Settings) -> list[str]:
     """The extensions people may upload: those the center allows and whose content this module can check."""
-    known = set(_SIGNATURES) | _TEXT
+    known = set(_IDENTIFIED_AS) | _TEXT
     return [ext for ext in (e.lower().lstrip(".") for e in settings.allowed_upload_extensions) if ext in known]
 
 
@@ -129,7 +134,9 @@ def extension_of(name: str) -> str:
     return ext.lower() if dot and stem else ""
 
 
-def content_looks_like(ext: str, content: bytes) -> bool:
+def content_matches(ext: str, content: bytes) -> bool:
+    """Whether the bytes are what the extension says: UTF-8 text without NUL for .txt and .csv, otherwise a
+    signature puremagic recognises as this kind of file at the start of it."""
     if ext in _TEXT:
         if b"\x00" in content:
             return False
@@ -138,7 +145,18 @@ def content_looks_like(ext: str, content: bytes) -> bool:
         except UnicodeDecodeError:
             return False
         return True
-    return any(content.startswith(signature) for signature in _SIGNATURES.get(ext, ()))
+    expected = _IDENTIFIED_AS.get(ext)
+    if not expected or not content:
+        return False
+    try:
+        # Without a file name puremagic reads only the first and last bytes it has signatures for: no guessing
+        # from the name, no deep scan.
+        found = puremagic.magic_string(content)
+    except puremagic.PureError:
+        return False
+    # A few of puremagic's signatures are stored as escape text (the characters `\x89PNG`) rather than bytes;
+    # a file that merely spells one out is not that kind of file.
+    return any(m.offset == 0 and b"\\" not in m.byte_match and m.extension in expected for m in found)
 
 
 def served_content_type(stored: str) -> str:
@@ -149,6 +167,12 @@ def served_content_type(stored: str) -> str:
     if base.startswith("text/"):
         return "text/plain; charset=utf-8"
     return "application/octet-stream"
+
+
+def content_disposition(file_name: str) -> str:
+    """An attachment header with a plain-ASCII name for old clients and the exact name (RFC 5987) for the rest."""
+    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\;%' else "_" for ch in file_name) or "document"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
 async def read_limited(upload: IncomingFile, limit: int) -> bytes | None:
@@ -165,118 +189,100 @@ async def read_limited(upload: IncomingFile, limit: int) -> bytes | None:
         chunks.append(chunk)
 
 
-async def share_targets(db: AsyncSession, case_id: int) -> list[Person]:
-    """Everyone in the case, once each, in the order they joined."""
+async def share_choices(db: AsyncSession, access: CaseAccess) -> list[PersonRef]:
+    """Everyone else on the case, once each, in the order they joined: whom the uploader may share with."""
     rows = (
-        await db.execute(select(Person).join(Participant, Participant.person_id == Person.id).where(Participant.case_id == case_id).order_by(Participant.id))
+        await db.execute(
+            select(Person).join(Participant, Participant.person_id == Person.id).where(Participant.case_id == access.case.id).order_by(Participant.id)
+        )
     ).scalars()
-    seen: dict[int, Person] = {}
+    seen: dict[int, PersonRef] = {}
     for person in rows:
-        seen.setdefault(person.id, person)
+        if person.id != access.viewer.id:
+            seen.setdefault(person.id, PersonRef.model_validate(person))
     return list(seen.values())
 
 
-async def _validated_shares(db: AsyncSession, case_id: int, uploader_id: int, share_with: list[int]) -> tuple[list[int], str]:
+async def _share_ids(db: AsyncSession, case_id: int, uploader_id: int, share_with: list[int]) -> list[int] | None:
+    """The people to record as shares, or None when someone named is not on the case."""
     wanted = {pid for pid in share_with if pid != uploader_id}
     if not wanted:
-        return [], ""
+        return []
     participants = set((await db.execute(select(Participant.person_id).where(Participant.case_id == case_id))).scalars())
     # Staff see every document anyway; a room that includes staff should not make the attachment fail.
     staff = set((await db.execute(select(Person.id).where(Person.id.in_(wanted - participants), Person.is_staff))).scalars())
-    strangers = wanted - participants - staff
-    if strangers:
-        return [], "Documents can only be shared with people in this case."
-    return sorted(wanted & participants), ""
+    if wanted - participants - staff:
+        return None
+    return sorted(wanted & participants)
 
 
-async def store_document(
+async def store_upload(
+    ctx: AppContext,
     db: AsyncSession,
-    settings: Settings,
-    files: FileStore,
-    case_id: int,
+    case: Case,
     uploader_id: int,
     upload: IncomingFile | None,
-    category: str,
-    title: str,
-    description: str,
-    share_with: list[int],
+    document: NewDocument,
     room_id: int | None = None,
+    file_field: str = "file",
 ) -> Document:
-    """Check, store and share one uploaded document, and commit it.
+    """Check, store and share one uploaded file, and commit it; on any refusal nothing is stored.
 
-    - `upload`: Starlette's UploadFile (anything with `filename` and `async read(size)`); read in chunks
-      and refused once it passes `settings.max_upload_bytes`.
-    - The extension must be in `settings.allowed_upload_extensions` and the bytes must match it.
-    - `category` is one of CATEGORIES; `title` is required (at most 200 characters).
-    - `share_with`: person ids who may see it besides the uploader and staff; they must be people in the
-      case (the uploader and staff ids are accepted and skipped, since they always see it).
-    - `room_id`: the discussion room it was attached in, if any; pass the room's members as `share_with`.
-
-    Raises DocumentProblem (errors by field: file, category, title, description, share_with, case) and
-    then nothing is stored. The caller checks that the uploader may act in the case.
+    The file is read in chunks and refused once it passes the center's limit (`TooLarge`, alone: nothing else
+    helps until it fits); its extension must be allowed and its bytes must match it. `document.share_with` must
+    be people in the case (the uploader and staff are accepted and skipped, since they always see it).
+    `room_id` is the discussion room it was attached in, if any; `file_field` names the form field it came from,
+    so a refusal is shown next to it. The caller has checked that the uploader may act in the case.
     """
-    errors: dict[str, str] = {}
-    case = await db.get(Case, case_id)
-    if case is None:
-        raise DocumentProblem({"case": "No such case."}, status_code=404)
     if case.records_purged_at is not None:
-        errors["case"] = "This case's records were deleted at the end of the retention period; documents can no longer be added."
-
-    category = (category or "").strip()
-    if category not in CATEGORIES:
-        errors["category"] = "Choose a category for the document."
-    title = " ".join((title or "").split())
-    if not title:
-        errors["title"] = "Enter a title for the document."
-    elif len(title) > TITLE_MAX:
-        errors["title"] = f"Keep the title to {TITLE_MAX} characters."
-    description = (description or "").strip()
-    if len(description) > DESCRIPTION_MAX:
-        errors["description"] = f"Keep the description to {DESCRIPTION_MAX} characters."
-    shares, share_error = await _validated_shares(db, case_id, uploader_id, share_with)
-    if share_error:
-        errors["share_with"] = share_error
+        raise Rejected(RECORDS_PURGED)
+    settings = ctx.settings
+    errors: dict[str, str] = {}
+    shares = await _share_ids(db, case.id, uploader_id, document.share_with)
+    if shares is None:
+        errors["share_with"] = NOT_ON_CASE
 
     content = b""
     file_name = sanitise_file_name(upload.filename if upload is not None else "")
     ext = extension_of(file_name)
     allowed = checked_extensions(settings)
     if upload is None or not upload.filename:
-        errors["file"] = "Choose a file to upload."
+        errors[file_field] = "Choose a file to upload."
     elif ext not in allowed:
-        errors["file"] = f"This type of file cannot be uploaded. Allowed types: {', '.join(allowed)}."
+        errors[file_field] = f"This type of file cannot be uploaded. Allowed types: {', '.join(allowed)}."
     else:
         read = await read_limited(upload, settings.max_upload_bytes)
         if read is None:
-            # Size first and alone: the other messages would not help until the file fits.
-            raise DocumentProblem({"file": too_large_message(settings)}, status_code=413)
+            message = too_large_message(settings)
+            raise TooLarge(message, {file_field: message})
         content = read
         if not content:
-            errors["file"] = "The file is empty."
-        elif not content_looks_like(ext, content):
-            errors["file"] = f"The file's content is not a valid .{ext} file."
+            errors[file_field] = "The file is empty."
+        elif not content_matches(ext, content):
+            errors[file_field] = f"The file's content is not a valid .{ext} file."
     if errors:
-        raise DocumentProblem(errors)
+        raise Invalid("; ".join(errors.values()), errors)
 
     # Generated, so the user's name never reaches the file system; the extension only helps people reading the folder.
     key = f"{uuid.uuid4().hex}.{ext}"
+    files = file_store(settings)
     await asyncio.to_thread(files.save, key, content)
     try:
-        document = Document(
-            case_id=case_id,
+        stored = Document(
+            case_id=case.id,
             uploader_id=uploader_id,
-            category=category,
-            title=title,
-            description=description,
+            category=document.category,
+            title=document.title,
+            description=document.description,
             file_name=file_name,
             storage_key=key,
             content_type=CONTENT_TYPES[ext],
             size_bytes=len(content),
             room_id=room_id,
         )
-        db.add(document)
+        db.add(stored)
         await db.flush()
-        db.add_all(DocumentShare(document_id=document.id, person_id=pid) for pid in shares)
+        db.add_all(DocumentShare(document_id=stored.id, person_id=pid) for pid in shares or [])
         await db.commit()
     except BaseException:
         try:
@@ -284,16 +290,22 @@ async def store_document(
         finally:
             await asyncio.to_thread(files.delete, key)
         raise
-    return document
+    return stored
 
 
-def _visible_to(viewer_id: int, is_staff: bool):
+async def add_document(ctx: AppContext, db: AsyncSession, access: CaseAccess, upload: IncomingFile | None, document: NewDocument) -> DocumentOut:
+    """Add a document to the case, shared with the people chosen."""
+    stored = await store_upload(ctx, db, access.case, access.viewer.id, upload, document)
+    return await visible_document(db, access, stored.id)
+
+
+def _visible_to(access: CaseAccess):
     """Callers have already checked that the viewer takes part in the case."""
-    if is_staff:
+    if access.is_staff:
         return true()
     return or_(
-        Document.uploader_id == viewer_id,
-        Document.id.in_(select(DocumentShare.document_id).where(DocumentShare.person_id == viewer_id)),
+        Document.uploader_id == access.viewer.id,
+        Document.id.in_(select(DocumentShare.document_id).where(DocumentShare.person_id == access.viewer.id)),
         # The joint room is everyone on the case, including people added after the file was attached.
         Document.room_id.in_(select(DiscussionRoom.id).where(DiscussionRoom.kind == "joint")),
     )
@@ -303,16 +315,14 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-async def visible_documents(
-    db: AsyncSession, case_id: int, viewer_id: int, is_staff: bool, category: str = "", q: str = ""
-) -> list[DocumentRow]:
+async def list_documents(db: AsyncSession, access: CaseAccess, category: str = "", q: str = "") -> list[DocumentOut]:
     """The case's documents this person may see, newest first, with whom each is shared.
 
     `category` filters when it is one of CATEGORIES (anything else, such as "All", means every category);
     `q` searches titles, ignoring case."""
     query = (
         select(Document)
-        .where(Document.case_id == case_id, _visible_to(viewer_id, is_staff))
+        .where(Document.case_id == access.case.id, _visible_to(access))
         .options(selectinload(Document.uploader))
         .order_by(Document.created_at.desc(), Document.id.desc())
     )
@@ -321,25 +331,29 @@ async def visible_documents(
     q = " ".join((q or "").split())
     if q:
         query = query.where(Document.title.ilike(_like(q), escape="\\"))
-    documents = list((await db.execute(query)).scalars())
-    return await _rows(db, documents, viewer_id, is_staff)
+    return await _described(db, access, list((await db.execute(query)).scalars()))
 
 
-async def visible_document(db: AsyncSession, case_id: int, document_id: int, viewer_id: int, is_staff: bool) -> DocumentRow | None:
-    """One document if this person may see it; None whether it is missing or hidden, so existence does not leak."""
+async def _visible_row(db: AsyncSession, access: CaseAccess, document_id: int) -> Document:
     query = (
         select(Document)
-        .where(Document.id == document_id, Document.case_id == case_id, _visible_to(viewer_id, is_staff))
+        .where(Document.id == document_id, Document.case_id == access.case.id, _visible_to(access))
         .options(selectinload(Document.uploader))
     )
     document = (await db.execute(query)).scalar_one_or_none()
     if document is None:
-        return None
-    return (await _rows(db, [document], viewer_id, is_staff))[0]
+        raise NotFound(NO_SUCH_DOCUMENT)
+    return document
 
 
-async def _rows(db: AsyncSession, documents: list[Document], viewer_id: int, is_staff: bool) -> list[DocumentRow]:
-    shared: dict[int, list[Person]] = {d.id: [] for d in documents}
+async def visible_document(db: AsyncSession, access: CaseAccess, document_id: int) -> DocumentOut:
+    """One document, if this person may see it."""
+    (described,) = await _described(db, access, [await _visible_row(db, access, document_id)])
+    return described
+
+
+async def _described(db: AsyncSession, access: CaseAccess, documents: list[Document]) -> list[DocumentOut]:
+    shared: dict[int, list[PersonRef]] = {d.id: [] for d in documents}
     if documents:
         pairs = await db.execute(
             select(DocumentShare.document_id, Person)
@@ -348,22 +362,58 @@ async def _rows(db: AsyncSession, documents: list[Document], viewer_id: int, is_
             .order_by(Person.full_name)
         )
         for document_id, person in pairs:
-            shared[document_id].append(person)
-    return [DocumentRow(document=d, shared_with=shared[d.id], can_delete=is_staff or d.uploader_id == viewer_id) for d in documents]
+            shared[document_id].append(PersonRef.model_validate(person))
+    return [
+        DocumentOut(
+            id=d.id,
+            case_id=d.case_id,
+            category=d.category,
+            title=d.title,
+            description=d.description,
+            file_name=d.file_name,
+            content_type=d.content_type,
+            size_bytes=d.size_bytes,
+            uploaded_by=PersonRef.model_validate(d.uploader),
+            created_at=as_utc(d.created_at),
+            shared_with=shared[d.id],
+            room_id=d.room_id,
+            download_url=f"/api/v1/cases/{d.case_id}/documents/{d.id}/download",
+            can_delete=_may_delete(access, d),
+        )
+        for d in documents
+    ]
 
 
-async def read_document(files: FileStore, document: Document) -> bytes:
-    return await asyncio.to_thread(files.read, document.storage_key)
+def _may_delete(access: CaseAccess, document: Document) -> bool:
+    return access.is_staff or document.uploader_id == access.viewer.id
 
 
-async def delete_document(db: AsyncSession, files: FileStore, case_id: int, document_id: int, viewer_id: int, is_staff: bool) -> bool:
-    """Delete a document, its shares and its file, if this person uploaded it or is staff.
+async def download_document(ctx: AppContext, db: AsyncSession, access: CaseAccess, document_id: int) -> DocumentDownload:
+    """The file of a document this person may see."""
+    document = await _visible_row(db, access, document_id)
+    try:
+        content = await asyncio.to_thread(file_store(ctx.settings).read, document.storage_key)
+    except FileNotFoundError:
+        raise NotFound(NO_SUCH_DOCUMENT) from None
+    return DocumentDownload(
+        content=content,
+        media_type=served_content_type(document.content_type),
+        headers={
+            "Content-Disposition": content_disposition(document.file_name),
+            "X-Content-Type-Options": "nosniff",
+            # Even if a browser rendered it, the file gets no scripts, forms or same-origin rights.
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, no-store",
+        },
+    )
 
-    False when there is no such document for them (hidden, missing or not theirs), which callers answer with 404."""
-    row = await visible_document(db, case_id, document_id, viewer_id, is_staff)
-    if row is None or not row.can_delete:
-        return False
-    key = row.document.storage_key
+
+async def delete_document(ctx: AppContext, db: AsyncSession, access: CaseAccess, document_id: int) -> None:
+    """Delete a document, its shares and its file: its uploader or staff. For anyone else there is nothing to delete."""
+    document = await _visible_row(db, access, document_id)
+    if not _may_delete(access, document):
+        raise NotFound(NO_SUCH_DOCUMENT)
+    key = document.storage_key
     # A discussion message keeps its text; only its attachment goes.
     await db.execute(update(RoomMessage).where(RoomMessage.document_id == document_id).values(document_id=None))
     await db.execute(delete(DocumentShare).where(DocumentShare.document_id == document_id))
@@ -371,13 +421,6 @@ async def delete_document(db: AsyncSession, files: FileStore, case_id: int, docu
     await db.commit()
     # The file goes after the row: a failure here leaves an orphan file, never a row pointing at nothing.
     try:
-        await asyncio.to_thread(files.delete, key)
+        await asyncio.to_thread(file_store(ctx.settings).delete, key)
     except OSError:
         log.exception("Could not delete the file of document %s (%s)", document_id, key)
-    return True
-
-
-def content_disposition(file_name: str) -> str:
-    """An attachment header with a plain-ASCII name for old clients and the exact name (RFC 5987) for the rest."""
-    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\;%' else "_" for ch in file_name) or "document"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"

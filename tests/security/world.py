@@ -15,17 +15,17 @@ from itertools import count
 from sqlalchemy import select, update
 
 from features.accounts.security import hash_password
-from core.db.models import Case, DiscussionRoom, Email, Participant, Person
+from core.db.models import Case, Email, Participant, Person
 from core.db.session import transaction
 from fastapi.routing import APIRoute
-from features.discussions import service as discussions
 from features.calendar.service import EventDraft, save_event
-from features.documents.service import store_document
-from features.access import CaseAccess, Viewer
+from features.discussions.models import NewCaucusRoom, NewRoomMessage
+from features.discussions.service import create_caucus_room, open_discussions, post_message
+from features.documents.models import NewDocument
+from features.documents.service import add_document
 from features.cases.models import NewMessage
-from features.cases.service import post_message
-from core.storage import file_store
-from tests.support import eventually, handle, make_case, make_center, wait_for_stage
+from features.cases.service import post_message as post_case_message
+from tests.support import eventually, handle, make_case, make_center, signed_in_access, wait_for_stage
 from tests.web_support import PASSWORD, Browser
 from workflows.case import CaseWorkflow
 from workflows.types import ConflictDecision, IntakeDecision, RankingSubmission
@@ -46,13 +46,8 @@ STAFF = "staff"
 ROLES = (ANONYMOUS, PARTY, OTHER_CASE_PARTY, OTHER_SIDE_REP, INTERESTED, UNSELECTED_MEDIATOR, MEDIATOR, STAFF)
 
 
-def as_participant(case: Case, person: Person) -> CaseAccess:
-    """Someone acting on a case without a browser: what the services need to know of who acts."""
-    return CaseAccess(case=case, viewer=Viewer(person=person, web_session=None), roles=[])  # type: ignore[arg-type]
-
-
 class Upload:
-    """What store_document reads: an uploaded file's name and its bytes in chunks."""
+    """What add_document reads: an uploaded file's name and its bytes in chunks."""
 
     def __init__(self, filename: str, content: bytes):
         self.filename = filename
@@ -96,18 +91,15 @@ class World:
     async def disposable_message(self) -> int:
         """A Case Home message by Katy."""
         async with self.web.sessions() as session:
-            case = await session.get(Case, self.case_id)
-            katy = await session.get(Person, self.person(PARTY).id)
-            return (await post_message(session, as_participant(case, katy), NewMessage(body=f"Disposable note {next(self._numbers)}"))).id
+            katy = await signed_in_access(session, self.case_id, self.person(PARTY).id)
+            return (await post_case_message(session, katy, NewMessage(body=f"Disposable note {next(self._numbers)}"))).id
 
     async def disposable_document(self) -> int:
         """A document Katy uploaded and shared with nobody."""
         async with self.web.sessions() as session:
-            document = await store_document(
-                session, self.ctx.settings, file_store(self.ctx.settings), self.case_id, self.person(PARTY).id,
-                Upload("scratch.pdf", PDF), "Others", f"Scratch {next(self._numbers)}", "", [],
-            )
-            return document.id
+            katy = await signed_in_access(session, self.case_id, self.person(PARTY).id)
+            details = NewDocument(category="Others", title=f"Scratch {next(self._numbers)}")
+            return (await add_document(self.ctx, session, katy, Upload("scratch.pdf", PDF), details)).id
 
     async def disposable_participant(self) -> int:
         """An interested person on case A, there to be removed."""
@@ -187,17 +179,14 @@ async def build_world(web) -> World:
     ctx = web.asgi.state.ctx
     async with web.sessions() as session:
         case = await session.get(Case, case_id)
-        mediator = discussions.Actor(case=case, person_id=m1, is_staff=False)
-        joint = await discussions.open_discussions(session, mediator)
-        caucus = await discussions.create_caucus_room(session, mediator, "Caucus with Katy", [katy])
+        mediator = await signed_in_access(session, case_id, m1)
+        joint = await open_discussions(session, mediator)
+        caucus = await create_caucus_room(session, mediator, NewCaucusRoom(name="Caucus with Katy", member_ids=[katy]))
         joint_id, caucus_id = joint.id, caucus.id
-        room = await session.get(DiscussionRoom, caucus_id)
-        await discussions.post_message(session, client, settings, mediator, room, "Between us: what would you settle for?")
-        document = await store_document(
-            session, settings, file_store(settings), case_id, m1, Upload("brief.pdf", PDF), "Correspondence", "Mediator's brief", "", [katy]
-        )
-        document_id = document.id
-        message = await post_message(session, as_participant(case, await session.get(Person, katy)), NewMessage(body="Looking forward to resolving this."))
+        await post_message(ctx, session, mediator, caucus_id, NewRoomMessage(body="Between us: what would you settle for?"))
+        brief = NewDocument(category="Correspondence", title="Mediator's brief", share_with=[katy])
+        document_id = (await add_document(ctx, session, mediator, Upload("brief.pdf", PDF), brief)).id
+        message = await post_case_message(session, await signed_in_access(session, case_id, katy), NewMessage(body="Looking forward to resolving this."))
         message_id = message.id
         starts = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=10)
         event = await save_event(
