@@ -8,23 +8,15 @@ from datetime import datetime, timezone
 from contextlib import contextmanager
 from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from core.stages import stage_label
 from api.errors import documented
-from api.deps import CaseInView, CSRF_COOKIE, csrf_protect, Ctx, CurrentViewer, Db, PathId
+from api.deps import CaseInView, csrf_protect, Ctx, CurrentViewer, Db, PathId
 from api.routes.cases import my_cases
 from api.routes.mediator import access_errors
-from features.accounts.security import (
-    SESSION_COOKIE,
-    SignInRefused,
-    end_session,
-    session_for_token,
-    set_session_cookie,
-    sign_in,
-)
 from core.db.models import Case, Person
 from features.mediator import service as mediator_service
 from core.case_facts import case_titles
