@@ -19,7 +19,9 @@ from core.db.models import Case, DiscussionRoom, Email, Participant, Person
 from core.db.session import transaction
 from fastapi.routing import APIRoute
 from features.discussions import service as discussions
-from features.calendar.service import EventDraft, save_event
+from features.access import CaseAccess, Viewer
+from features.calendar.models import CalendarEventIn
+from features.calendar.service import save_event
 from features.documents.service import store_document
 from features.cases.messages import add_message
 from core.storage import file_store
@@ -193,9 +195,11 @@ async def build_world(web) -> World:
         message = await add_message(session, case, await session.get(Person, katy), "Looking forward to resolving this.")
         message_id = message.id
         starts = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=10)
+        # The serving mediator, as the calendar sees them; no sign-in session is needed to add an event.
+        as_mediator = CaseAccess(case=case, viewer=Viewer(person=await session.get(Person, m1), web_session=None), roles=[])
         event = await save_event(
-            ctx, session, case, await session.get(Person, m1),
-            EventDraft(title="Pre-mediation call", starts_at=starts, ends_at=starts + timedelta(hours=1), meeting_type="Phone"),
+            ctx, session, as_mediator,
+            CalendarEventIn(title="Pre-mediation call", starts_at=starts, ends_at=starts + timedelta(hours=1), meeting_type="Phone"),
         )
         event_id = event.id
         email_id = await session.scalar(select(Email.id).order_by(Email.id).limit(1))
