@@ -14,7 +14,7 @@ from api import errors
 from api.deps import note_changes_paused
 from api.input_guard import InputGuard
 from api.pages import render
-from api.routes import auth, calendar, cases, discussions, documents, health, mediator, profile, ranking, staff
+from api.routes import accounts, calendar, cases, discussions, documents, health, mediator, ranking, staff
 from core.db.session import create_engine, session_factory
 from core.settings import Settings, get_settings
 from features.context import AppContext, TemporalConnection
@@ -76,12 +76,11 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for router in (
         health.router,
-        auth.router,
+        accounts.router,
         cases.router,
         ranking.router,
         mediator.router,
         staff.router,
-        profile.router,
         documents.router,
         discussions.router,
         calendar.router,

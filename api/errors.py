@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import LoginRequired
 from api.pages import render
-from core.errors import DomainError, Forbidden, Invalid, NotFound, Rejected, Throttled, TooLarge, Unavailable
+from core.errors import DomainError, Expired, Forbidden, Invalid, NotFound, Rejected, Throttled, TooLarge, Unavailable
 
 log = logging.getLogger("mediation.web")
 
@@ -29,6 +29,7 @@ STATUS: dict[type[DomainError], int] = {
     TooLarge: 413,
     Invalid: 422,
     Rejected: 409,
+    Expired: 410,
     Throttled: 429,
     Unavailable: 503,
 }

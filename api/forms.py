@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from api.pages import redirect
-from core.errors import DomainError, Invalid, Rejected, Unavailable
+from core.errors import DomainError, Invalid, Rejected, Throttled, Unavailable
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -28,8 +28,8 @@ class NoInput(BaseModel):
 
 R = TypeVar("R")
 
-# The refusals a person can act on from the same page: what to fix, the wrong moment, or a pause.
-SHOWN_ON_THE_PAGE = (Invalid, Rejected, Unavailable)
+# The refusals a person can act on from the same page: what to fix, the wrong moment, or a pause (theirs or ours).
+SHOWN_ON_THE_PAGE = (Invalid, Rejected, Throttled, Unavailable)
 
 
 def field_messages(error: ValidationError) -> dict[str, str]:
@@ -61,7 +61,11 @@ def _item_model(annotation: Any) -> type[BaseModel] | None:
 
 
 def _is_bool(annotation: Any) -> bool:
-    return annotation is bool or (typing.get_origin(annotation) is typing.Annotated and typing.get_args(annotation)[0] is bool)
+    # `bool | None` too (None keeps the saved value in JSON): a form sends every box, and an unticked one is False.
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_bool(arg) for arg in typing.get_args(annotation) if arg is not type(None))
+    return annotation is bool or (origin is typing.Annotated and typing.get_args(annotation)[0] is bool)
 
 
 def form_data(form: FormData, model: type[BaseModel]) -> dict[str, Any]:

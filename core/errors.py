@@ -37,6 +37,10 @@ class Rejected(DomainError):
     """The case's lifecycle refused the action at this moment (a closed round, an answered check, a case that is over)."""
 
 
+class Expired(DomainError):
+    """A single-use or time-limited thing (a password link) that was used already or whose time is up."""
+
+
 class Throttled(DomainError):
     """Too many attempts in a short time; wait and try again."""
 

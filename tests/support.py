@@ -115,9 +115,9 @@ async def emails(sessions: async_sessionmaker[AsyncSession], subject_starts: str
 
 async def signed_in_access(session: AsyncSession, case_id: int, person_id: int) -> CaseAccess:
     """What a request by this person on the case would get: a real sign-in session, and their access to the case."""
-    token = await start_session(session, await session.get(Person, person_id))
+    opened = start_session(session, await session.get(Person, person_id))
     await session.flush()
-    web_session, person = await session_for_token(session, token)
+    web_session, person = await session_for_token(session, opened.token)
     access = await access_to_case(session, case_id, Viewer(person=person, web_session=web_session))
     assert access is not None, f"person {person_id} is not on case {case_id}"
     return access

@@ -150,7 +150,8 @@ async def test_json_sign_in_accepts_only_json_and_is_throttled(web):
         assert form.status_code == 415 and "mediation_session" not in b.http.cookies
         for _ in range(5):
             wrong = await b.http.post("/api/v1/session", json={"email": "katy@example.com", "password": "guess"})
-            assert wrong.status_code == 400 and wrong.json() == {"detail": "The email or password is not right."}
+            assert wrong.status_code == 422 and wrong.json()["detail"] == "The email or password is not right."
+            assert wrong.json()["errors"] == {"email": "The email or password is not right.", "password": "The email or password is not right."}
         blocked = await b.http.post("/api/v1/session", json={"email": "KATY@example.com", "password": PASSWORD})
         assert blocked.status_code == 429 and "Too many failed sign-in attempts" in blocked.json()["detail"]
 

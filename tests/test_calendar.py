@@ -2,7 +2,9 @@
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
+from icalendar import Calendar
 from sqlalchemy import func, select
 
 from core.db.models import CalendarEvent, Case, Participant, Person
@@ -182,7 +184,9 @@ async def test_end_before_start_and_missing_times_are_refused_with_messages(web)
             assert message in page.text, message
 
         same = await mona.api("POST", f"/api/v1/cases/{s.case_id}/calendar", {"title": "x", "starts_at": "2024-08-24T13:00:00Z", "ends_at": "2024-08-24T13:00:00Z"})
-        assert same.status_code == 422 and same.json()["detail"] == "The meeting must end after it starts."
+        assert same.status_code == 422 and same.json()["errors"] == {"ends_at": "The meeting must end after it starts."}
+        missing = await mona.api("POST", f"/api/v1/cases/{s.case_id}/calendar", {"title": "x"})
+        assert missing.status_code == 422 and missing.json()["errors"]["starts_at"].startswith("Enter the meeting start time")
     assert await event_count(web, s.case_id) == 0
     assert await web.outbox(subject_starts="New calendar event") == []
 
@@ -235,6 +239,17 @@ async def test_totals_ics_files_and_sequence_on_edit(web):
         assert description.startswith("DESCRIPTION:Parking\\, on level 3\\; ask for the mediation room.\\nBring: ID " + "é" * 60)
         uids = [line for line in lines if line.startswith("UID:")]
         assert len(set(uids)) == 2
+        # What a calendar program reads back.
+        parsed = Calendar.from_ical(whole.content)
+        events = {str(e["SUMMARY"]): e for e in parsed.walk("VEVENT")}
+        assert set(events) == {"Site visit", "Pre-mediation call, parties"}
+        visit_event = events["Site visit"]
+        assert visit_event.decoded("DTSTART") == datetime(2024, 9, 10, 9, tzinfo=timezone.utc)
+        assert visit_event.decoded("DTEND") == datetime(2024, 9, 10, 11, tzinfo=timezone.utc)
+        assert str(visit_event["LOCATION"]) == "Room 4; 2nd floor, 1234 Music Way" and "URL" not in visit_event
+        assert str(visit_event["DESCRIPTION"]).startswith(long_notes + f"\n\nCase {s.case_id}: ")
+        assert visit_event["CATEGORIES"].cats == ["In person"] and str(visit_event["STATUS"]) == "CONFIRMED" and visit_event["SEQUENCE"] == 0
+        assert {str(e["UID"]) for e in events.values()} == {u.removeprefix("UID:") for u in uids}
 
         one = await mona.get(f"{calendar}/{visit['id']}.ics")
         assert one.status_code == 200 and one.headers["content-type"].startswith("text/calendar")
@@ -251,6 +266,8 @@ async def test_totals_ics_files_and_sequence_on_edit(web):
         assert changed.status_code == 303, changed.text
         again = unfold((await mona.get(f"{calendar}/{visit['id']}.ics")).text)
         assert "SEQUENCE:1" in again and uid in again and "DTSTART:20240911T090000Z" in again and "LOCATION:Room 5" in again
+        (changed_event,) = Calendar.from_ical((await mona.get(f"{calendar}/{visit['id']}.ics")).content).walk("VEVENT")
+        assert changed_event["SEQUENCE"] == 1 and changed_event.decoded("DTEND") == datetime(2024, 9, 11, 12, tzinfo=timezone.utc)
 
         put = await mona.api(
             "PUT", f"/api/v1/cases/{s.case_id}/calendar/{visit['id']}",
@@ -303,6 +320,13 @@ async def test_mediation_event_schedules_the_case_and_needs_an_accepted_mediator
     assert await event_count(web, s.case_id) == 2
     mail = await eventually(lambda: web.outbox(to=s.katy.email, subject_starts="New calendar event: Mediation"))
     assert "This is the Mediation session." in mail[0].text_body
+    async with web.browser() as katy:
+        await katy.login(s.katy.email)
+        whole = await katy.get(f"{calendar}.ics")
+        mediation = Calendar.from_ical(whole.content).walk("VEVENT")
+        assert len(mediation) == 2 and all(str(e["DESCRIPTION"]).startswith("This is the Mediation session.") for e in mediation)
+        # An online meeting's bare link is also the event's URL.
+        assert {str(e["URL"]) for e in mediation} == {"https://zoom.example.com/j/123"}
 
 
 async def test_people_not_on_the_case_get_404(web):
@@ -339,3 +363,37 @@ async def test_people_not_on_the_case_get_404(web):
         assert (await staff.get(f"/cases/{s.case_id}/calendar/{event_id}.ics")).status_code == 200
         page = await staff.get(f"/cases/{s.case_id}/calendar")
         assert page.status_code == 200 and f"/calendar/{event_id}/edit" in page.text
+
+
+async def test_the_form_and_the_json_api_keep_the_same_limits_in_the_same_words(web):
+    s = await accepted_case(web)
+    calendar = f"/cases/{s.case_id}/calendar"
+    api = f"/api/v1/cases/{s.case_id}/calendar"
+    refused = [
+        ("title", "T" * 201, "Keep the title to 200 characters (it has 201)."),
+        ("title", "   ", "Give the meeting a title."),
+        ("location", "L" * 301, "Keep the room or link to 300 characters (it has 301)."),
+        ("notes", "N" * 5001, "Keep the notes to 5,000 characters (it has 5,001)."),
+        ("meeting_type", "Carrier pigeon", "Choose the meeting type: Online, In person or Phone."),
+    ]
+    async with web.browser() as mona:
+        await mona.login(s.mona.email)
+        await mona.get(calendar)
+        for name, value, message in refused:
+            page = await mona.post(calendar, event_form(**{name: value}))
+            assert page.status_code == 422 and f'<p class="error" id="{name}-error">{message}</p>' in page.text, name
+            assert f'aria-describedby="{name}-error' in page.text, name
+            body = {"title": "Call", "starts_at": "2024-08-24T13:00", "ends_at": "2024-08-24T14:00", name: value}
+            sent = await mona.api("POST", api, body)
+            assert sent.status_code == 422 and sent.json()["errors"] == {name: message}, (name, sent.text)
+        # One line of text, as typed in one box: the spaces and line breaks of a pasted title are tidied the same way.
+        tidy = await mona.api("POST", api, {"title": "  Pre-mediation\n   call ", "starts_at": "2024-08-24T13:00", "ends_at": "2024-08-24T14:00"})
+        assert tidy.status_code == 201 and tidy.json()["title"] == "Pre-mediation call"
+        page = await mona.post(calendar, event_form(title="  Site \t visit  "))
+        assert page.status_code == 303
+        listed = (await mona.api("GET", api)).json()["events"]
+        assert sorted(e["title"] for e in listed) == ["Pre-mediation call", "Site visit"]
+        # Extremes: 200 characters are enough, an unknown field is refused by the API.
+        assert (await mona.api("POST", api, {"title": "T" * 200, "starts_at": "2024-08-25T13:00", "ends_at": "2024-08-25T14:00"})).status_code == 201
+        assert (await mona.api("POST", api, {"title": "x", "starts_at": "2024-08-25T13:00", "ends_at": "2024-08-25T14:00", "colour": "red"})).status_code == 422
+    assert await event_count(web, s.case_id) == 3

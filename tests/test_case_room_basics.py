@@ -63,6 +63,7 @@ async def fresh(web, person_id: int) -> Person:
         return await session.get(Person, person_id)
 
 
+ZIP_TOO_LONG = "Keep the zip code to 20 characters (it has 21)."
 PROFILE = {
     "email": "katy@example.com",
     "full_name": "Katy Perry",
@@ -89,7 +90,8 @@ async def test_profile_saves_and_re_renders_mistakes(web):
 
         bad = await b.post("/profile", {**PROFILE, "email": "not-an-email", "full_name": "", "zip": "9" * 21})
         assert bad.status_code == 422
-        assert "Enter a valid email address." in bad.text and "Enter your full name." in bad.text and "Zip is too long (20 characters at most)." in bad.text
+        assert "Enter a valid email address, like name@example.com." in bad.text and "Enter your full name." in bad.text
+        assert ZIP_TOO_LONG in bad.text and 'aria-describedby="zip-error"' in bad.text
         assert 'value="Perry Homes"' in bad.text  # what was typed comes back
         taken = await b.post("/profile", {**PROFILE, "email": "Taylor@Example.com"})
         assert taken.status_code == 422 and "Another account already uses this email address." in taken.text
@@ -125,7 +127,10 @@ async def test_profile_json_never_carries_confidential_notes(web):
         sneaky = await b.api("PUT", "/api/v1/profile", {"city": "Malibu", "confidential_notes": "erased"})
         assert sneaky.status_code == 422
         bad = await b.api("PUT", "/api/v1/profile", {"email": "nope"})
-        assert bad.status_code == 422 and bad.json()["detail"] == "Enter a valid email address."
+        assert bad.status_code == 422 and bad.json()["errors"] == {"email": "Enter a valid email address, like name@example.com."}
+        # The same limits, in the same words, as the page.
+        long_zip = await b.api("PUT", "/api/v1/profile", {"zip": "9" * 21})
+        assert long_zip.status_code == 422 and long_zip.json()["errors"] == {"zip": ZIP_TOO_LONG}
         no_token = await b.http.put("/api/v1/profile", json={"city": "Malibu"})
         assert no_token.status_code == 403
 
@@ -156,7 +161,8 @@ async def test_staff_edit_a_persons_details_confidential_notes_and_hidden_contac
         taylor = await fresh(web, room.taylor.id)
         assert taylor.confidential_notes == "Asked us not to share her address" and taylor.contact_hidden
         too_long = await b.post(f"/staff/people/{room.taylor.id}", {**PROFILE, "email": "taylor@example.com", "confidential_notes": "x" * 5001})
-        assert too_long.status_code == 422 and "Keep the confidential notes under 5,000 characters." in too_long.text
+        assert too_long.status_code == 422 and "Keep the confidential notes to 5,000 characters (it has 5,001)." in too_long.text
+        assert "x" * 5001 in too_long.text  # what was typed comes back
 
         seen = await b.api("GET", f"/api/v1/staff/people/{room.taylor.id}")
         assert seen.status_code == 200 and seen.json()["confidential_notes"] == "Asked us not to share her address"

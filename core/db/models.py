@@ -33,7 +33,8 @@ class Person(Base):
     is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
     # None until the person sets a password from their activation email.
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    # Bumped on password change and sign-out everywhere, which invalidates older sessions and reset links.
+    # Bumped whenever the password changes (set from a link, or changed on My Profile): a session opened under an
+    # older version is refused, so whoever held one is signed out.
     session_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -173,6 +174,8 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The person's session_version when this session was opened (or when it changed the password itself).
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class PasswordToken(Base):

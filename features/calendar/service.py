@@ -1,204 +1,103 @@
-"""The case calendar: events the mediator adds, seen by every participant.
+"""The case calendar: events the mediator adds, seen by every participant, and downloadable as iCalendar files.
 
-Pages and the JSON API both call `save_event`, so an event is validated, scheduled in the workflow,
-stored and announced the same way whichever way it arrives. Times are kept and shown in UTC.
+`save_event` is the one action behind the page's add and change forms and the JSON API: an event is checked,
+scheduled in the workflow when it is the Mediation session, stored and announced the same way whichever way it
+arrives. Times are kept in UTC (see the times section of features/calendar/models.py).
 """
 
 import logging
 import re
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
+from icalendar import Calendar, Event, vText
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from features.context import AppContext
-from core.db.models import Case, CalendarEvent, Participant, Person
-from notifications.sender import OutgoingEmail
-from features.accounts.emails import deliver_stored_email
 from core.case_facts import case_titles
-from features.lifecycle import run_update
+from core.db.models import CalendarEvent, Case, Participant, Person
+from core.errors import Forbidden, NotFound, Rejected
+from core.stages import FINAL_STAGES, Stage
+from features.access import CaseAccess
+from features.accounts.emails import deliver_stored_email
+from features.calendar.models import CalendarEventIn, CalendarOut, EventOut, calendar_time
+from features.context import AppContext
+from features.lifecycle import ActionRejected, run_update
+from notifications.sender import OutgoingEmail
 from workflows.case import CaseWorkflow
 from workflows.types import MediatorMilestone
-from core.stages import FINAL_STAGES, Stage
 
 log = logging.getLogger(__name__)
 
-MEETING_TYPES = ("Online", "In person", "Phone")
-MAX_TITLE = 200
-MAX_LOCATION = 300
-MAX_NOTES = 5000
-
-
-class NotAllowed(Exception):
-    """This person sees the calendar but may not change it (shown as 403)."""
-
-
-class EventProblem(Exception):
-    """The event cannot be saved as given; each message says what to change (shown with the form, 422)."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
-
-
-@dataclass
-class EventDraft:
-    """An event as typed in the form or sent as JSON. Times may still be text from a datetime-local input."""
-
-    title: str = ""
-    starts_at: datetime | str | None = None
-    ends_at: datetime | str | None = None
-    meeting_type: str = "Online"
-    location: str = ""
-    notes: str = ""
-    is_mediation: bool = False
-
-    @classmethod
-    def from_form(cls, form) -> "EventDraft":
-        return cls(
-            title=str(form.get("title", "")),
-            starts_at=str(form.get("starts_at", "")),
-            ends_at=str(form.get("ends_at", "")),
-            meeting_type=str(form.get("meeting_type", "")),
-            location=str(form.get("location", "")),
-            notes=str(form.get("notes", "")),
-            is_mediation=form.get("is_mediation") in ("on", "true", "1", "yes"),
-        )
-
-    @classmethod
-    def from_event(cls, event: CalendarEvent) -> "EventDraft":
-        return cls(event.title, as_utc(event.starts_at), as_utc(event.ends_at), event.meeting_type, event.location, event.notes, event.is_mediation)
-
-    def input_value(self, name: str) -> str:
-        """What a datetime-local input shows: YYYY-MM-DDTHH:MM in UTC, or the text as typed if it did not parse."""
-        value = getattr(self, name)
-        if isinstance(value, datetime):
-            return as_utc(value).strftime("%Y-%m-%dT%H:%M")
-        return value or ""
-
-
-@dataclass
-class CleanEvent:
-    title: str
-    starts_at: datetime
-    ends_at: datetime
-    meeting_type: str
-    location: str
-    notes: str
-    is_mediation: bool
-
-
-@dataclass
-class CalendarTotals:
-    sessions: int
-    hours: float
-
-    @property
-    def hours_label(self) -> str:
-        return f"{self.hours:.2f}".rstrip("0").rstrip(".")
-
-
-@dataclass
-class CaseCalendar:
-    case: Case
-    events: list[CalendarEvent]
-    totals: CalendarTotals
-    can_edit: bool
-    title: str = ""
-
-
-def as_utc(moment: datetime) -> datetime:
-    # SQLite hands datetimes back without their zone; everything stored here is UTC.
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-
-
-def _moment(value: datetime | str | None) -> datetime | None:
-    if isinstance(value, datetime):
-        return as_utc(value)
-    text = (value or "").strip()
-    if not text:
-        return None
-    try:
-        return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
-    except ValueError:
-        return None
-
-
-def clean(draft: EventDraft) -> CleanEvent:
-    errors: dict[str, str] = {}
-    title = draft.title.strip()
-    if not title:
-        errors["title"] = "Give the meeting a title."
-    elif len(title) > MAX_TITLE:
-        errors["title"] = f"Keep the title under {MAX_TITLE} characters."
-    starts_at, ends_at = _moment(draft.starts_at), _moment(draft.ends_at)
-    if starts_at is None:
-        errors["starts_at"] = "Enter the meeting start time (date and time, UTC)."
-    if ends_at is None:
-        errors["ends_at"] = "Enter the meeting end time (date and time, UTC)."
-    if starts_at and ends_at and ends_at <= starts_at:
-        errors["ends_at"] = "The meeting must end after it starts."
-    if draft.meeting_type not in MEETING_TYPES:
-        errors["meeting_type"] = "Choose the meeting type: Online, In person or Phone."
-    location = draft.location.strip()
-    if len(location) > MAX_LOCATION:
-        errors["location"] = f"Keep the room or link under {MAX_LOCATION} characters."
-    notes = draft.notes.strip()
-    if len(notes) > MAX_NOTES:
-        errors["notes"] = f"Keep the notes under {MAX_NOTES:,} characters."
-    if errors:
-        raise EventProblem(errors)
-    assert starts_at and ends_at
-    return CleanEvent(title, starts_at, ends_at, draft.meeting_type, location, notes, draft.is_mediation)
+NOT_YOURS = "Only the case's mediator or center staff can add or change calendar events."
+CASE_OVER = "This case is over; its calendar can no longer change."
 
 
 # ---- reading ----------------------------------------------------------------------------------------
 
 
-async def case_events(db: AsyncSession, case_id: int) -> list[CalendarEvent]:
+async def _rows(db: AsyncSession, case_id: int) -> list[CalendarEvent]:
     query = select(CalendarEvent).where(CalendarEvent.case_id == case_id).order_by(CalendarEvent.starts_at, CalendarEvent.id)
     return list((await db.execute(query)).scalars())
 
 
-def totals(events: list[CalendarEvent]) -> CalendarTotals:
-    seconds = sum((as_utc(e.ends_at) - as_utc(e.starts_at)).total_seconds() for e in events)
-    return CalendarTotals(sessions=len(events), hours=round(seconds / 3600, 2))
-
-
-def can_edit(case: Case, person: Person) -> bool:
-    return person.is_staff or (case.mediator_id is not None and case.mediator_id == person.id)
-
-
-async def case_calendar(db: AsyncSession, case: Case, person: Person) -> CaseCalendar:
-    events = await case_events(db, case.id)
-    titles = await case_titles(db, [case.id])
-    return CaseCalendar(case=case, events=events, totals=totals(events), can_edit=can_edit(case, person), title=titles[case.id])
-
-
-async def find_event(db: AsyncSession, case_id: int, event_id: int) -> CalendarEvent | None:
+async def _row(db: AsyncSession, access: CaseAccess, event_id: int) -> CalendarEvent:
     event = await db.get(CalendarEvent, event_id)
-    return event if event is not None and event.case_id == case_id else None
+    if event is None or event.case_id != access.case.id:
+        raise NotFound("No such calendar event.")
+    return event
+
+
+async def case_events(db: AsyncSession, case_id: int) -> list[EventOut]:
+    """The case's events, earliest first."""
+    return [EventOut.model_validate(row) for row in await _rows(db, case_id)]
+
+
+def can_edit(access: CaseAccess) -> bool:
+    case = access.case
+    return access.is_staff or (case.mediator_id is not None and case.mediator_id == access.viewer.id)
+
+
+def check_can_edit(access: CaseAccess) -> None:
+    if not can_edit(access):
+        raise Forbidden(NOT_YOURS)
+
+
+async def case_calendar(db: AsyncSession, access: CaseAccess) -> CalendarOut:
+    events = await case_events(db, access.case.id)
+    seconds = sum((e.ends_at - e.starts_at).total_seconds() for e in events)
+    return CalendarOut(
+        case_id=access.case.id,
+        title=(await case_titles(db, [access.case.id]))[access.case.id],
+        events=events,
+        total_sessions=len(events),
+        total_hours=round(seconds / 3600, 2),
+        can_edit=can_edit(access),
+    )
+
+
+async def event_to_change(db: AsyncSession, access: CaseAccess, event_id: int) -> EventOut:
+    """An event for its change form: only for those who may change it."""
+    event = await _row(db, access, event_id)
+    check_can_edit(access)
+    return EventOut.model_validate(event)
 
 
 # ---- changing ---------------------------------------------------------------------------------------
 
 
-async def save_event(ctx: AppContext, db: AsyncSession, case: Case, person: Person, draft: EventDraft, event: CalendarEvent | None = None) -> CalendarEvent:
-    """Add an event (event=None) or change one, then email the other participants.
+async def save_event(ctx: AppContext, db: AsyncSession, access: CaseAccess, values: CalendarEventIn, event_id: int | None = None) -> EventOut:
+    """Add an event (no `event_id`) or change one, then email the other participants.
 
-    Raises NotAllowed, EventProblem, or ActionRejected when the case cannot be scheduled yet.
-    """
-    if not can_edit(case, person):
-        raise NotAllowed("Only the case's mediator or center staff can add or change calendar events.")
+    A Mediation session schedules the case in its workflow first, when it is not scheduled yet: if the workflow
+    refuses (no mediator has accepted), nothing is saved and the refusal names the Mediation box."""
+    case, person = access.case, access.viewer.person
+    event = await _row(db, access, event_id) if event_id is not None else None
+    check_can_edit(access)
     if case.stage in {str(s) for s in FINAL_STAGES}:
-        raise NotAllowed("This case is over; its calendar can no longer change.")
-    values = clean(draft)
+        raise Rejected(CASE_OVER)
     if values.is_mediation and not (event is not None and event.is_mediation):
-        # Before anything is written: if the workflow refuses, the event is not saved either.
         await _schedule_mediation(ctx, case, person)
 
     if event is None:
@@ -208,18 +107,21 @@ async def save_event(ctx: AppContext, db: AsyncSession, case: Case, person: Pers
     else:
         event.sequence = (event.sequence or 0) + 1
         change = "updated"
-    event.title, event.starts_at, event.ends_at = values.title, values.starts_at, values.ends_at
-    event.meeting_type, event.location, event.notes, event.is_mediation = values.meeting_type, values.location, values.notes, values.is_mediation
+    for name, value in values.model_dump().items():
+        setattr(event, name, value)
     await db.commit()
     await _announce(ctx, db, case, event, person, change)
-    return event
+    return EventOut.model_validate(event)
 
 
 async def _schedule_mediation(ctx: AppContext, case: Case, person: Person) -> None:
     # A second Mediation session, or one moved to another day, leaves the case scheduled as it is.
     if case.mediation_scheduled or case.stage == Stage.SCHEDULED:
         return
-    await run_update(ctx, case.id, CaseWorkflow.record_scheduled, MediatorMilestone(actor_id=person.id, is_staff=person.is_staff))
+    try:
+        await run_update(ctx, case.id, CaseWorkflow.record_scheduled, MediatorMilestone(actor_id=person.id, is_staff=person.is_staff))
+    except ActionRejected as refused:
+        raise ActionRejected(refused.message, {"is_mediation": refused.message}) from refused
 
 
 async def _announce(ctx: AppContext, db: AsyncSession, case: Case, event: CalendarEvent, actor: Person, change: str) -> None:
@@ -237,8 +139,8 @@ async def _announce(ctx: AppContext, db: AsyncSession, case: Case, event: Calend
             case=case,
             case_title=title,
             event=event,
-            starts_at=as_utc(event.starts_at),
-            ends_at=as_utc(event.ends_at),
+            starts_at=calendar_time(event.starts_at),
+            ends_at=calendar_time(event.ends_at),
             change=change,
             calendar_link=f"{base_url}/cases/{case.id}/calendar",
             ics_link=f"{base_url}/cases/{case.id}/calendar/{event.id}.ics",
@@ -263,81 +165,52 @@ async def queue_email(ctx: AppContext, email: OutgoingEmail) -> None:
 # ---- iCalendar (RFC 5545) ---------------------------------------------------------------------------
 
 
-def _ics_text(value: str) -> str:
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def _ics_time(moment: datetime) -> str:
-    return as_utc(moment).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _fold(line: str) -> str:
-    """Split a content line into chunks of at most 75 octets, never inside a UTF-8 character."""
-    encoded = line.encode("utf-8")
-    if len(encoded) <= 75:
-        return line
-    chunks: list[str] = []
-    limit = 75
-    current = ""
-    size = 0
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if size + width > limit:
-            chunks.append(current)
-            # Continuation lines start with one space, which counts toward their 75 octets.
-            current, size, limit = "", 0, 74
-        current += char
-        size += width
-    chunks.append(current)
-    return "\r\n ".join(chunks)
-
-
-def _uid_domain(ctx: AppContext) -> str:
-    return urlsplit(ctx.settings.public_base_url).hostname or "mediation.local"
-
-
-def _vevent(ctx: AppContext, case: Case, event: CalendarEvent) -> list[str]:
+def _vevent(ctx: AppContext, case: Case, event: CalendarEvent) -> Event:
     base_url = ctx.settings.public_base_url.rstrip("/")
     description = event.notes
     if event.is_mediation:
         description = ("This is the Mediation session.\n\n" + description).strip()
     description = (description + f"\n\nCase {case.id}: {base_url}/cases/{case.id}/calendar").strip()
-    lines = [
-        "BEGIN:VEVENT",
-        f"UID:case-{case.id}-event-{event.id}@{_uid_domain(ctx)}",
-        f"DTSTAMP:{_ics_time(event.updated_at or event.created_at)}",
-        f"CREATED:{_ics_time(event.created_at)}",
-        f"LAST-MODIFIED:{_ics_time(event.updated_at or event.created_at)}",
-        f"DTSTART:{_ics_time(event.starts_at)}",
-        f"DTEND:{_ics_time(event.ends_at)}",
-        f"SEQUENCE:{event.sequence or 0}",
-        f"SUMMARY:{_ics_text(event.title)}",
-    ]
+    changed = calendar_time(event.updated_at or event.created_at)
+    vevent = Event()
+    vevent.add("uid", f"case-{case.id}-event-{event.id}@{urlsplit(ctx.settings.public_base_url).hostname or 'mediation.local'}")
+    vevent.add("dtstamp", changed)
+    vevent.add("created", calendar_time(event.created_at))
+    vevent.add("last-modified", changed)
+    vevent.add("dtstart", calendar_time(event.starts_at))
+    vevent.add("dtend", calendar_time(event.ends_at))
+    vevent.add("sequence", event.sequence or 0)
+    vevent.add("summary", event.title)
     if event.location:
-        lines.append(f"LOCATION:{_ics_text(event.location)}")
+        vevent.add("location", event.location)
     if re.fullmatch(r"https?://[!-~]+", event.location):
         # Only a bare link is a valid URI value; anything else stays in LOCATION alone.
-        lines.append(f"URL:{event.location}")
-    lines += [
-        f"DESCRIPTION:{_ics_text(description)}",
-        f"CATEGORIES:{_ics_text(event.meeting_type)}",
-        "STATUS:CONFIRMED",
-        "TRANSP:OPAQUE",
-        "END:VEVENT",
-    ]
-    return lines
+        vevent.add("url", event.location)
+    vevent.add("description", description)
+    vevent.add("categories", [event.meeting_type])
+    vevent.add("status", "CONFIRMED")
+    vevent.add("transp", "OPAQUE")
+    return vevent
 
 
-def icalendar(ctx: AppContext, case: Case, events: list[CalendarEvent], name: str) -> str:
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        f"PRODID:-//{_ics_text(ctx.settings.center_name)}//Case calendar//EN",
-        "CALSCALE:GREGORIAN",
-        f"X-WR-CALNAME:{_ics_text(name)}",
-    ]
+def _icalendar(ctx: AppContext, case: Case, events: list[CalendarEvent], name: str) -> bytes:
+    calendar = Calendar()
+    calendar.add("prodid", f"-//{ctx.settings.center_name}//Case calendar//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", vText(name))
     for event in events:
-        lines += _vevent(ctx, case, event)
-    lines.append("END:VCALENDAR")
-    return "".join(_fold(line) + "\r\n" for line in lines)
+        calendar.add_component(_vevent(ctx, case, event))
+    return calendar.to_ical()
+
+
+async def case_calendar_file(ctx: AppContext, db: AsyncSession, access: CaseAccess) -> bytes:
+    """The whole case calendar as one iCalendar file."""
+    case = access.case
+    return _icalendar(ctx, case, await _rows(db, case.id), f"Case {case.id} · {case.property_address}")
+
+
+async def event_file(ctx: AppContext, db: AsyncSession, access: CaseAccess, event_id: int) -> bytes:
+    """One event as an iCalendar file, to add it to one's own calendar."""
+    event = await _row(db, access, event_id)
+    return _icalendar(ctx, access.case, [event], f"Case {access.case.id} · {event.title}")

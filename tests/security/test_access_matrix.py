@@ -122,6 +122,10 @@ POLICY: dict[str, Rule] = {
     "POST /api/v1/session": PUBLIC,
     "DELETE /api/v1/session": SIGN_OUT,
     "GET /api/v1/me": ANY_SIGNED_IN,
+    "POST /api/v1/password-reset": PUBLIC,
+    "GET /api/v1/password-links/{token}": PUBLIC,
+    "POST /api/v1/password-links/{token}": PUBLIC,
+    "PUT /api/v1/password": ANY_SIGNED_IN,
     "GET /api/v1/cases": ANY_SIGNED_IN,
     "POST /api/v1/cases": ANY_SIGNED_IN,
     "GET /api/v1/cases/{case_id}": PARTICIPANT,
@@ -131,6 +135,7 @@ POLICY: dict[str, Rule] = {
     "POST /api/v1/cases/{case_id}/close": MEDIATOR_OR_STAFF,
     "GET /profile": ANY_SIGNED_IN,
     "POST /profile": ANY_SIGNED_IN,
+    "POST /profile/password": ANY_SIGNED_IN,
     "GET /staff/people/{person_id}": STAFF_ONLY,
     "POST /staff/people/{person_id}": STAFF_ONLY,
     "GET /api/v1/profile": ANY_SIGNED_IN,
@@ -183,6 +188,9 @@ LATER = {"starts_at": "2031-03-01T10:00:00Z", "ends_at": "2031-03-01T11:00:00Z"}
 # each is refused as incomplete (422) or changes nothing. Routes not listed get {}.
 JSON_BODIES: dict[str, object] = {
     "POST /api/v1/session": {"email": "nobody@example.com", "password": "not the password"},
+    "POST /api/v1/password-reset": {"email": "nobody@example.com"},
+    "POST /api/v1/password-links/{token}": {"password": "a long enough password", "confirm": "a long enough password"},
+    "PUT /api/v1/password": {"current_password": "not the password", "password": "a long enough password", "confirm": "a long enough password"},
     "POST /api/v1/cases": {"property_address": "", "dispute_bases": [], "dispute_value": "", "others": []},
     "PUT /api/v1/cases/{case_id}/ranking": {"ranked": []},
     "POST /api/v1/cases/{case_id}/conflict-check": {"accept": False, "reason": ""},

@@ -197,6 +197,7 @@ def real_ids(world: World) -> dict[str, int]:
         "email_id": world.email_id,
         "message_id": world.message_id,
         "participant_id": 1,
+        "token": "no-such-password-link",
     }
 
 

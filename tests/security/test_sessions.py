@@ -14,6 +14,8 @@ from tests.support import eventually
 from tests.web_support import PASSWORD, link_in
 
 CSRF_REFUSAL = "did not come from this site"
+# Used before there is a session to bind a CSRF token to: they take JSON only, which no cross-site form can send.
+PRE_SIGN_IN_JSON = {("POST", "/api/v1/session"), ("POST", "/api/v1/password-reset"), ("POST", "/api/v1/password-links/{token}")}
 
 
 async def test_every_state_changing_route_refuses_a_missing_or_foreign_csrf_token(web):
@@ -35,8 +37,7 @@ async def test_every_state_changing_route_refuses_a_missing_or_foreign_csrf_toke
             if method == "GET":
                 continue
             url = fill_path(path, values)
-            if (method, path) == ("POST", "/api/v1/session"):
-                # Signing in has no session to bind a token to; it takes JSON only, which no cross-site form can send.
+            if (method, path) in PRE_SIGN_IN_JSON:
                 for content_type in ("application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x"):
                     response = await staff.http.request(method, url, content=b"email=a&password=b", headers={"Content-Type": content_type})
                     if response.status_code not in (401, 403, 415):
@@ -168,7 +169,7 @@ async def test_reset_links_are_single_use_expire_and_end_every_session(web):
         await b.get("/forgot-password")
         expired = await b.post(late, {"password": "sneaky late password", "confirm": "sneaky late password"})
         assert expired.status_code == 410
-        assert (await b.login("katy@example.com", "sneaky late password")).status_code == 400
+        assert (await b.login("katy@example.com", "sneaky late password")).status_code == 422
         assert (await b.login("katy@example.com", "a brand new password")).status_code == 303
 
 
@@ -178,7 +179,7 @@ async def test_login_throttle_blocks_the_right_password_after_five_failures_unti
     async with web.browser() as b:
         for n in range(5):
             wrong = await b.login("Katy@Example.com", f"guess number {n}")
-            assert wrong.status_code == 400
+            assert wrong.status_code == 422
         assert (await b.login("katy@example.com")).status_code == 429
         api = await b.http.post("/api/v1/session", json={"email": "katy@example.com", "password": PASSWORD})
         assert api.status_code == 429 and "Too many failed sign-in attempts" in api.json()["detail"]
@@ -186,7 +187,7 @@ async def test_login_throttle_blocks_the_right_password_after_five_failures_unti
         assert (await b.login("taylor@example.com")).status_code == 303
     async with web.browser() as b:
         unknown = [await b.login("nobody@example.com", f"guess {n}") for n in range(6)]
-        assert [r.status_code for r in unknown] == [400] * 5 + [429]
+        assert [r.status_code for r in unknown] == [422] * 5 + [429]
         assert "The email or password is not right." in unknown[0].text
     async with transaction(web.sessions) as session:
         await session.execute(update(LoginFailure).values(at=utcnow() - timedelta(minutes=16)))

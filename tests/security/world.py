@@ -18,7 +18,8 @@ from features.accounts.security import hash_password
 from core.db.models import Case, Email, Participant, Person
 from core.db.session import transaction
 from fastapi.routing import APIRoute
-from features.calendar.service import EventDraft, save_event
+from features.calendar.models import CalendarEventIn
+from features.calendar.service import save_event
 from features.discussions.models import NewCaucusRoom, NewRoomMessage
 from features.discussions.service import create_caucus_room, open_discussions, post_message
 from features.documents.models import NewDocument
@@ -190,8 +191,8 @@ async def build_world(web) -> World:
         message_id = message.id
         starts = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=10)
         event = await save_event(
-            ctx, session, case, await session.get(Person, m1),
-            EventDraft(title="Pre-mediation call", starts_at=starts, ends_at=starts + timedelta(hours=1), meeting_type="Phone"),
+            ctx, session, mediator,
+            CalendarEventIn(title="Pre-mediation call", starts_at=starts, ends_at=starts + timedelta(hours=1), meeting_type="Phone"),
         )
         event_id = event.id
         email_id = await session.scalar(select(Email.id).order_by(Email.id).limit(1))

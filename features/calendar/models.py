@@ -1,0 +1,156 @@
+"""What goes into and comes out of the case Calendar, for the page and the JSON API alike.
+
+Times are read, stored and shown in UTC. Every conversion between what people type or see and what is stored is
+in the "times" section below, so teaching the calendar time zones changes that section and nothing else.
+"""
+
+from datetime import datetime, timezone
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WrapValidator,
+    computed_field,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from core.inputs import Line, Paragraphs
+from core.time import as_utc
+
+MEETING_TYPES = ("Online", "In person", "Phone")
+ENDS_BEFORE_START = "The meeting must end after it starts."
+
+# ---- times --------------------------------------------------------------------------------------
+
+TIME_ZONE = timezone.utc
+TIME_ZONE_NAME = "UTC"
+# What a datetime-local input sends and shows.
+FORM_TIME_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+def read_time(value: object, missing: str) -> datetime:
+    """A time typed in a datetime-local input ("2024-08-24T13:00") or sent as ISO 8601 / RFC 3339; without an offset it
+    is in the calendar's zone. Kept in UTC."""
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=TIME_ZONE)
+        return moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        # Not a time at all, or one at the very end of the calendar that UTC cannot hold.
+        raise PydanticCustomError("time", missing) from None
+
+
+def calendar_time(moment: datetime) -> datetime:
+    """A stored time as the calendar shows it (SQLite hands times back without their zone; they are UTC)."""
+    return as_utc(moment).astimezone(TIME_ZONE)
+
+
+def form_time(moment: datetime) -> str:
+    """A stored time as a datetime-local input shows it."""
+    return calendar_time(moment).strftime(FORM_TIME_FORMAT)
+
+
+def _time(missing: str):
+    return Annotated[datetime, BeforeValidator(lambda value: read_time(value, missing))]
+
+
+StartTime = _time(f"Enter the meeting start time (date and time, {TIME_ZONE_NAME}).")
+EndTime = _time(f"Enter the meeting end time (date and time, {TIME_ZONE_NAME}).")
+CalendarTime = Annotated[datetime, AfterValidator(calendar_time), Field(description="RFC 3339, UTC")]
+
+
+# ---- input ----------------------------------------------------------------------------------------
+
+
+def _choose_meeting_type(value, handler):
+    try:
+        return handler(value)
+    except ValueError:
+        raise PydanticCustomError("meeting_type", "Choose the meeting type: Online, In person or Phone.") from None
+
+
+MeetingType = Annotated[Literal["Online", "In person", "Phone"], WrapValidator(_choose_meeting_type)]
+
+
+class CalendarEventIn(BaseModel):
+    """An event the case's mediator or staff add or change: the Mediation session itself when `is_mediation`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[str, Line(200, "the title", required="Give the meeting a title.")]
+    starts_at: StartTime = Field(description=f"ISO 8601; a time without an offset is in {TIME_ZONE_NAME}.")
+    ends_at: EndTime = Field(description=f"ISO 8601, after starts_at; a time without an offset is in {TIME_ZONE_NAME}.")
+    meeting_type: MeetingType = "Online"
+    location: Annotated[str, Line(300, "the room or link")] = Field("", description="The room, or the link of an online meeting.")
+    notes: Annotated[str, Paragraphs(5000, "the notes")] = ""
+    is_mediation: bool = Field(False, description="This is the Mediation session: adding it moves the case to scheduled.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _times_are_asked_for(cls, data: object) -> object:
+        # A time left out gets the same words as one left blank, rather than a bare "Field required".
+        if isinstance(data, dict):
+            data = {"starts_at": "", "ends_at": "", **data}
+        return data
+
+    @field_validator("ends_at")
+    @classmethod
+    def _ends_after_start(cls, ends_at: datetime, info: ValidationInfo) -> datetime:
+        starts_at = info.data.get("starts_at")
+        if starts_at is not None and ends_at <= starts_at:
+            raise PydanticCustomError("ends_before_start", ENDS_BEFORE_START)
+        return ends_at
+
+
+# ---- output -------------------------------------------------------------------------------------
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    case_id: int
+    title: str
+    starts_at: CalendarTime
+    ends_at: CalendarTime
+    meeting_type: str
+    location: str
+    notes: str
+    is_mediation: bool
+    sequence: int = Field(description="Incremented on each change, as the iCalendar SEQUENCE.")
+
+    @computed_field
+    @property
+    def ics_url(self) -> str:
+        return f"/cases/{self.case_id}/calendar/{self.id}.ics"
+
+    def form_values(self) -> dict[str, object]:
+        """The event as the change form shows it."""
+        return {**self.model_dump(), "starts_at": form_time(self.starts_at), "ends_at": form_time(self.ends_at)}
+
+
+class CalendarOut(BaseModel):
+    case_id: int
+    title: str = Field(description="The case: initiating parties vs responding parties.")
+    events: list[EventOut]
+    total_sessions: int
+    total_hours: float
+    can_edit: bool = Field(description="Whether the viewer (the case's mediator or staff) may add and change events.")
+
+    @computed_field
+    @property
+    def ics_url(self) -> str:
+        return f"/cases/{self.case_id}/calendar.ics"
+
+    @property
+    def hours_label(self) -> str:
+        return f"{self.total_hours:.2f}".rstrip("0").rstrip(".")
