@@ -17,8 +17,11 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(BIN)/python -m tests.run -q
 
-# The dependency direction of [tool.importlinter] in pyproject.toml.
+# Lint and format (ruff), types (mypy), and the dependency direction of [tool.importlinter] in pyproject.toml.
 check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 # Real-browser tests (tests/e2e, Debian's Chromium: apt-get install chromium) and the 50-user load test (tests/load),

@@ -1,13 +1,17 @@
-"""Small activities the case workflow calls: keep the database in step, propose panels, send email."""
+"""Small activities the case workflow calls: publish its state, record ballots, propose panels, purge records.
+(Its emails go through activities/notifications.py, like every other email.)"""
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.types import BallotAudit, PanelRequest, RetentionRecord, StageRecord
+from core.case_state import CaseState, state_to_json
 from core.db.models import (
     BallotRecord,
     Case,
@@ -17,27 +21,14 @@ from core.db.models import (
     MediatorProfile,
     Message,
     Participant,
-    Person,
     RoomMember,
     RoomMessage,
     utcnow,
 )
-from core.case_state import CaseState, state_to_json
 from core.db.session import transaction
-from notifications.render import EmailRenderer
-from notifications.sender import Mailer, OutgoingEmail, PermanentEmailError
-from core.case_facts import case_titles
 from core.settings import Settings
 from core.storage import FileStore
-from activities.types import BallotAudit, Notification, PanelRequest, RetentionRecord, StageRecord
-
-
-async def send_or_fail(mailer: Mailer, emails: list[OutgoingEmail]) -> int:
-    """Send the emails; addresses SendGrid refused for good fail the activity without retries (the workflow logs it)."""
-    try:
-        return await mailer.send_all(emails)
-    except PermanentEmailError as error:
-        raise ApplicationError(str(error), type="PermanentEmailError", non_retryable=True) from error
+from notifications.sender import Mailer, PermanentEmailError
 
 
 def _parse(moment: str | None) -> datetime | None:
@@ -49,14 +40,12 @@ class CaseActivities:
         self,
         sessions: async_sessionmaker[AsyncSession],
         mailer: Mailer,
-        renderer: EmailRenderer,
         settings: Settings,
         files: FileStore,
     ):
         self._files = files
         self._sessions = sessions
         self._mailer = mailer
-        self._renderer = renderer
         self._settings = settings
 
     @activity.defn
@@ -107,7 +96,7 @@ class CaseActivities:
                 )
                 .execution_options(synchronize_session=False)
             )
-            if written.rowcount == 0:
+            if cast(CursorResult, written).rowcount == 0:
                 if await session.get(Case, state.case_id) is None:
                     # Filing commits the case just after starting its workflow; a retry finds it.
                     raise ApplicationError(f"Case {state.case_id} is not in the database yet")
@@ -153,7 +142,8 @@ class CaseActivities:
                 for (mediator_id,) in await session.execute(
                     select(Case.mediator_id).where(Case.mediator_id.in_(candidates), Case.stage.in_(["accepted", "scheduled"]))
                 ):
-                    busy[mediator_id] = busy.get(mediator_id, 0) + 1
+                    if mediator_id is not None:
+                        busy[mediator_id] = busy.get(mediator_id, 0) + 1
             # Rotate by case id so equally busy mediators share the work instead of the first ones taking all.
             offset = (case.id if case else 0) % len(candidates) if candidates else 0
             rotated = candidates[offset:] + candidates[:offset]
@@ -190,59 +180,12 @@ class CaseActivities:
 
     @activity.defn
     async def deliver_stored_email(self, idempotency_key: str) -> bool:
+        """The delivery step of `AccountEmailWorkflow`, kept for the account emails queued before notifications had one
+        pipeline: new ones go through `NotificationActivities.send_notification`."""
         try:
             return await self._mailer.deliver_stored(idempotency_key)
         except PermanentEmailError as error:
             raise ApplicationError(str(error), type="PermanentEmailError", non_retryable=True) from error
-
-    @activity.defn
-    async def send_notification(self, notification: Notification) -> int:
-        """Render and send one email per recipient; the ledger makes a retried attempt skip what already went out."""
-        async with self._sessions() as session:
-            case = await session.get(Case, notification.case_id)
-            if case is None:
-                raise ApplicationError(f"Case {notification.case_id} is not in the database yet")
-            recipient_ids = list(notification.recipient_ids)
-            if notification.all_participants:
-                rows = await session.execute(select(Participant.person_id).where(Participant.case_id == case.id).order_by(Participant.id))
-                recipient_ids += [pid for (pid,) in rows if pid not in recipient_ids]
-            people = {p.id: p for p in (await session.execute(select(Person).where(Person.id.in_(recipient_ids or [-1])))).scalars()}
-            names = await _names_for_details(session, notification.details)
-            title = (await case_titles(session, [case.id]))[case.id]
-
-        targets = [(str(pid), people[pid].email, people[pid].full_name) for pid in recipient_ids if pid in people]
-        if notification.to_center:
-            targets.append(("center", self._settings.center_email, self._settings.center_name))
-        emails = []
-        for suffix, address, name in targets:
-            rendered = self._renderer.render(
-                notification.template,
-                recipient_name=name,
-                case=case,
-                case_title=title,
-                details=notification.details,
-                names=names,
-            )
-            emails.append(
-                OutgoingEmail(
-                    idempotency_key=f"{notification.key}:{suffix}",
-                    to_email=address,
-                    to_name=name,
-                    subject=rendered.subject,
-                    text_body=rendered.text,
-                    html_body=rendered.html,
-                    case_id=case.id,
-                )
-            )
-        return await send_or_fail(self._mailer, emails)
-
-
-async def _names_for_details(session: AsyncSession, details: dict[str, str]) -> dict[str, str]:
-    ids = {key: int(value) for key, value in details.items() if key.endswith("_id") and value.isdigit()}
-    if not ids:
-        return {}
-    people = {p.id: p.full_name for p in (await session.execute(select(Person).where(Person.id.in_(ids.values())))).scalars()}
-    return {key.removesuffix("_id"): people.get(pid, "") for key, pid in ids.items()}
 
 
 async def _ensure_mediator_participant(session: AsyncSession, case_id: int, mediator_id: int) -> None:

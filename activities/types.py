@@ -1,6 +1,17 @@
 """What the case workflow hands its activities: plain dataclasses, so histories stay readable and replayable."""
 
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TypedDict
+
+from temporalio.common import RetryPolicy
+
+
+class ActivityOptions(TypedDict, total=False):
+    """How long an activity may run and how it is retried: passed as `**options` to execute_activity."""
+
+    start_to_close_timeout: timedelta
+    retry_policy: RetryPolicy
 
 
 @dataclass
@@ -44,10 +55,9 @@ class RetentionRecord:
     due_at: str
 
 
-
 @dataclass
 class Notification:
-    """One email event; the activity renders it for each recipient and sends it once per recipient."""
+    """One email event: the one notification activity renders it for each recipient and sends it once to each."""
 
     key: str
     template: str
@@ -57,3 +67,7 @@ class Notification:
     all_participants: bool = False
     to_center: bool = False
     details: dict[str, str] = field(default_factory=dict)
+    # People left out of all_participants (who made the change need not be told of it).
+    except_ids: list[int] = field(default_factory=list)
+    # An email already rendered and kept in the ledger under this key (it holds a secret, such as a password link).
+    stored_key: str = ""

@@ -98,4 +98,3 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
     app.add_middleware(SecurityHeaders)
 
     return app
-

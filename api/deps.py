@@ -10,9 +10,10 @@ from pydantic import BeforeValidator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.inputs import MAX_ID
-from features.context import AppContext
-from features.accounts.security import SESSION_COOKIE, session_for_token
 from features.access import CaseAccess, Viewer, access_to_case
+from features.accounts.security import SESSION_COOKIE, session_for_token
+from features.context import AppContext
+
 
 def _digits_only(value: object) -> object:
     # " 1", "+1" and "1e3" would pass as numbers elsewhere; in an address only plain digits name something.
@@ -96,7 +97,7 @@ def csrf_token_for(request: Request) -> str:
 async def csrf_protect(request: Request, viewer: Annotated[Viewer | None, Depends(optional_viewer)]) -> None:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    sent = request.headers.get(CSRF_HEADER)
+    sent: object = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         sent = (await request.form()).get(CSRF_FIELD)
     expected = viewer.web_session.csrf_token if viewer else request.cookies.get(CSRF_COOKIE)

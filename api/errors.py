@@ -140,7 +140,7 @@ def validation_fields(errors: list[dict]) -> dict[str, str]:
 
 
 def not_found_for(location: tuple) -> str:
-    """"No such case." for a bad case id in the address, "No such document." for a document id, and so on."""
+    """ "No such case." for a bad case id in the address, "No such document." for a document id, and so on."""
     name = str(location[1]) if len(location) > 1 else ""
     thing = name.removesuffix("_id").replace("_", " ")
     return f"No such {thing}." if thing and thing != name else "No such page."

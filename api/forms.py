@@ -26,6 +26,7 @@ M = TypeVar("M", bound=BaseModel)
 class NoInput(BaseModel):
     """The input of an action that is only a button (the form carries nothing but its CSRF token)."""
 
+
 R = TypeVar("R")
 
 # The refusals a person can act on from the same page: what to fix, the wrong moment, or a pause (theirs or ours).
@@ -76,7 +77,7 @@ def form_data(form: FormData, model: type[BaseModel]) -> dict[str, Any]:
         item = _item_model(field.annotation)
         if item is not None:
             rows: dict[int, dict[str, Any]] = {}
-            for key in form.keys():
+            for key in form:
                 prefix, _, rest = key.partition("-")
                 index, _, sub = rest.partition("-")
                 if prefix == name and index.isdigit() and sub:

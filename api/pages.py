@@ -1,6 +1,6 @@
 """Rendering server-side pages with what every page needs: the viewer, the CSRF token, flash text."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -17,7 +17,7 @@ def short_date(value: datetime | str | None) -> str:
         return ""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.strftime("%b %-d, %Y %-I:%M %p")
 
 
@@ -83,7 +83,11 @@ def redirect(request: Request, url: str, notice: str = "") -> RedirectResponse:
     response = RedirectResponse(url, status_code=303)
     if notice:
         response.set_cookie(
-            NOTICE_COOKIE, _signer(request).dumps(notice), max_age=NOTICE_MAX_AGE_SECONDS, httponly=True, samesite="lax",
+            NOTICE_COOKIE,
+            _signer(request).dumps(notice),
+            max_age=NOTICE_MAX_AGE_SECONDS,
+            httponly=True,
+            samesite="lax",
             secure=request.app.state.ctx.settings.cookie_secure,
         )
     return response

@@ -14,10 +14,10 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 
-from features.accounts.security import hash_password
-from core.db.models import Case, MediatorProfile, Participant, Person
 from commands.demo import MEDIATOR_PASSWORD, MEDIATORS, STAFF
+from core.db.models import Case, MediatorProfile, Participant, Person
 from core.settings import Settings
+from features.accounts.security import hash_password
 from workflows.case import CaseWorkflow
 from workflows.types import CaseInput, IntakeDecision, LifecycleTimers, RosterParty
 
@@ -56,9 +56,7 @@ async def cast(sessions: async_sessionmaker[AsyncSession]) -> Cast:
         staff_id = (await db.execute(select(Person.id).where(Person.email == STAFF.email))).scalar_one()
         emails = [m.person.email for m in MEDIATORS]
         rows = (
-            await db.execute(
-                select(Person.id, Person.email).join(MediatorProfile, MediatorProfile.person_id == Person.id).where(Person.email.in_(emails))
-            )
+            await db.execute(select(Person.id, Person.email).join(MediatorProfile, MediatorProfile.person_id == Person.id).where(Person.email.in_(emails)))
         ).all()
     by_email = {email: pid for pid, email in rows}
     ids = [by_email[e] for e in emails if e in by_email]
@@ -101,7 +99,7 @@ async def insert_cases(sessions: async_sessionmaker[AsyncSession], tag: str, par
             db.add_all(rows)
             await db.flush()
             participants = []
-            for case, (a, b) in zip(rows, chunk):
+            for case, (a, b) in zip(rows, chunk, strict=False):
                 participants.append({"case_id": case.id, "person_id": a.id, "role": "party", "side": "initiating"})
                 participants.append({"case_id": case.id, "person_id": b.id, "role": "party", "side": "responding"})
                 cases.append(OpenCase(case.id, a, b))

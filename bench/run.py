@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import scenarios
@@ -47,7 +47,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--staff-duration", type=float, default=20, help="seconds the staff browse (default 20)")
     parser.add_argument("--skip", action="append", default=[], choices=["pipeline", "latency", "open"], help="leave a scenario out")
     parser.add_argument("--profile", type=Path, default=None, help="run the worker and web app under pyinstrument; reports go to this folder")
-    parser.add_argument("--output", type=Path, default=RESULTS, help=f"results file (default {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS})")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=RESULTS,
+        help=f"results file (default {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS})",
+    )
     parser.add_argument("--keep-data", action="store_true", help="keep the temp data folder (SQLite files) for inspection")
     return parser.parse_args(argv)
 
@@ -82,7 +87,11 @@ def verdicts(results: dict) -> dict:
     if pipe and base:
         ratio = pipe["cases_per_second"] / base["cases_per_second"]
         results["throughput_ratio"] = round(ratio, 3)
-        checks["throughput_ratio"] = {"value": round(ratio, 3), "target": f">= {TARGETS['throughput_ratio_min']}", "met": ratio >= TARGETS["throughput_ratio_min"]}
+        checks["throughput_ratio"] = {
+            "value": round(ratio, 3),
+            "target": f">= {TARGETS['throughput_ratio_min']}",
+            "met": ratio >= TARGETS["throughput_ratio_min"],
+        }
     lat = results.get("latency")
     if lat:
         for label, key in (("put_ranking", "ranking_p95_ms_max"), ("case_home_html", "case_home_p95_ms_max")):
@@ -103,12 +112,18 @@ def verdicts(results: dict) -> dict:
 
 
 def summary(results: dict) -> str:
-    lines = ["", "Benchmark results", f"  machine: {results['machine']['nproc']} CPUs, {results['machine']['memory_mib']} MiB, Python "
-             f"{results['machine']['python']}, {results['machine']['temporal_cli']}"]
+    lines = [
+        "",
+        "Benchmark results",
+        f"  machine: {results['machine']['nproc']} CPUs, {results['machine']['memory_mib']} MiB, Python "
+        f"{results['machine']['python']}, {results['machine']['temporal_cli']}",
+    ]
     pipe, base = results.get("pipeline"), results.get("baseline")
     if pipe:
-        lines.append(f"  (a) pipeline over HTTP: {pipe['cases']} cases in {pipe['seconds']} s = {pipe['cases_per_second']} cases/s "
-                     f"(case p50 {pipe['case_latency']['p50_ms']} ms, concurrency {pipe['concurrency']})")
+        lines.append(
+            f"  (a) pipeline over HTTP: {pipe['cases']} cases in {pipe['seconds']} s = {pipe['cases_per_second']} cases/s "
+            f"(case p50 {pipe['case_latency']['p50_ms']} ms, concurrency {pipe['concurrency']})"
+        )
         for label, r in pipe["requests"].items():
             lines.append(f"        {label:<22} n={r['count']:<5} p50 {r['p50_ms']} ms  p95 {r['p95_ms']} ms  errors {r['errors'] or 0}")
     if base:
@@ -121,8 +136,10 @@ def summary(results: dict) -> str:
     many = results.get("open_cases")
     if many:
         mem = many["worker_memory_mib"]
-        lines.append(f"  (c) {many['open_cases']} open cases (created in {many['setup']['seconds_until_all_in_ranking']} s): worker RSS "
-                     f"{mem['settled_rss']} MiB (peak {mem['peak_rss']} MiB, before {mem['before_rss']} MiB)")
+        lines.append(
+            f"  (c) {many['open_cases']} open cases (created in {many['setup']['seconds_until_all_in_ranking']} s): worker RSS "
+            f"{mem['settled_rss']} MiB (peak {mem['peak_rss']} MiB, before {mem['before_rss']} MiB)"
+        )
         for label, r in many["staff_list"]["by_variant"].items():
             lines.append(f"        {label:<22} n={r['count']:<5} p50 {r['p50_ms']} ms  p95 {r['p95_ms']} ms  errors {r['errors'] or 0}")
     lines.append("  targets:")
@@ -133,7 +150,7 @@ def summary(results: dict) -> str:
 
 async def measure(args: argparse.Namespace) -> dict:
     results: dict = {
-        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(["python -m bench", *sys.argv[1:]]),
         "machine": machine(),
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},

@@ -166,7 +166,7 @@ async def latency(scene: Scene, users: int, duration: float, think: float) -> di
 
     started = time.perf_counter()
     try:
-        await asyncio.gather(*(session(u, c) for u, c in zip(people, cases)))
+        await asyncio.gather(*(session(u, c) for u, c in zip(people, cases, strict=False)))
     finally:
         elapsed = time.perf_counter() - started
         await asyncio.gather(*(u.close() for u in people))

@@ -70,9 +70,14 @@ class Stack:
             MEDIATION_WEB_ACCESS_LOG="false",
         )
         self.settings = Settings(data_dir=self.data_dir, database_url=self.database_url)
-        dev = DevSettings(temporal_port=temporal_port, temporal_ui_port=ui_port, web_port=web_port, startup_timeout_seconds=120,
-                          # A profiled process writes its report after it is asked to stop; give it the time.
-                          stop_timeout_seconds=120 if profile_dir else 15)
+        dev = DevSettings(
+            temporal_port=temporal_port,
+            temporal_ui_port=ui_port,
+            web_port=web_port,
+            startup_timeout_seconds=120,
+            # A profiled process writes its report after it is asked to stop; give it the time.
+            stop_timeout_seconds=120 if profile_dir else 15,
+        )
         self.run = BenchRun(dev, self.settings, profile_dir)
         self.settings = self.run.settings
         self.base_url = self.run.app_url

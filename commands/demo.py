@@ -4,21 +4,21 @@ Seeding runs on every start and does only what is missing, so a second start add
 interrupted half-way finishes the job the next time.
 """
 
-import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowUpdateFailedError
 
-from features.accounts.security import hash_password
 from core.db.models import Case, MediatorProfile, Person
 from core.db.session import transaction
-from features.cases.roster import PartyContact, NewCase, file_case
 from core.settings import Settings
+from core.stages import Stage
+from features.accounts.security import hash_password
+from features.cases.roster import NewCase, PartyContact, file_case
 from workflows.case import CaseWorkflow
 from workflows.types import IntakeDecision
-from core.stages import Stage
 
 STAFF_PASSWORD = "mediation-demo-staff"
 PARTY_PASSWORD = "mediation-demo-party"
@@ -70,8 +70,7 @@ MEDIATORS = (
     ),
     DemoMediator(
         DemoPerson("aisha.johnson@example.net", "Aisha Johnson", "Mediator", MEDIATOR_PASSWORD, "Sacramento", "916-555-0164"),
-        "Licensed broker for 15 years before becoming a full-time mediator. Brings practical knowledge of listing and "
-        "escrow practice to every session.",
+        "Licensed broker for 15 years before becoming a full-time mediator. Brings practical knowledge of listing and escrow practice to every session.",
         "Deposit disputes, escrow cancellations, agent conduct",
         "Sacramento Valley",
         "English",
@@ -97,8 +96,7 @@ MEDIATORS = (
     ),
     DemoMediator(
         DemoPerson("james.okafor@example.net", "James Okafor", "Mediator", MEDIATOR_PASSWORD, "Fresno", "559-555-0122"),
-        "Real estate appraiser and mediator serving the Central Valley for over a decade, often in agricultural and "
-        "rural residential property disputes.",
+        "Real estate appraiser and mediator serving the Central Valley for over a decade, often in agricultural and rural residential property disputes.",
         "Valuation disputes, boundary lines, rural and agricultural property",
         "Central Valley",
         "English, Igbo",
@@ -107,15 +105,15 @@ MEDIATORS = (
 )
 
 DEMO_ADDRESS = "1200 Ocean View Drive, Santa Barbara, CA 93109"
-DEMO_REQUEST = dict(
-    property_address=DEMO_ADDRESS,
-    dispute_bases=["Deposit dispute"],
-    dispute_value="$75,001 and over",
-    description=(
+DEMO_REQUEST: dict[str, Any] = {
+    "property_address": DEMO_ADDRESS,
+    "dispute_bases": ["Deposit dispute"],
+    "dispute_value": "$75,001 and over",
+    "description": (
         "The buyer cancelled within the inspection contingency period and asks for the full earnest money deposit "
         "back; the seller says the cancellation notice came two days late and wants to keep the deposit."
     ),
-)
+}
 
 
 def demo_logins() -> list[DemoPerson]:
@@ -170,9 +168,7 @@ async def _ensure_people(session: AsyncSession) -> tuple[Person, Person, bool]:
 
 
 async def _demo_case(session: AsyncSession, filer_id: int) -> Case | None:
-    return (
-        await session.execute(select(Case).where(Case.filed_by_id == filer_id, Case.property_address == DEMO_ADDRESS).order_by(Case.id))
-    ).scalars().first()
+    return (await session.execute(select(Case).where(Case.filed_by_id == filer_id, Case.property_address == DEMO_ADDRESS).order_by(Case.id))).scalars().first()
 
 
 async def seed_demo(sessions: async_sessionmaker[AsyncSession], client: Client, settings: Settings) -> DemoResult:

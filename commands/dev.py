@@ -29,9 +29,9 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
 from commands.common import configure_logging, exit_now, settings_or_exit
+from commands.demo import demo_logins, seed_demo
 from core.db.migrate import upgrade_database
 from core.db.session import create_engine, session_factory
-from commands.demo import demo_logins, seed_demo
 from core.settings import Settings
 
 log = logging.getLogger("mediation.dev")
@@ -232,13 +232,20 @@ class DevRun:
         await asyncio.to_thread(upgrade_database, self.settings.resolved_database_url)
 
         server = [
-            temporal, "server", "start-dev",
-            "--db-filename", str(self.data_dir / "temporal.db"),
-            "--ip", self.dev.host,
-            "--port", str(self.dev.temporal_port),
-            "--ui-port", str(self.dev.temporal_ui_port),
+            temporal,
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(self.data_dir / "temporal.db"),
+            "--ip",
+            self.dev.host,
+            "--port",
+            str(self.dev.temporal_port),
+            "--ui-port",
+            str(self.dev.temporal_ui_port),
             # "error": at "warn" its own workers print connection warnings while it shuts down.
-            "--log-level", "error",
+            "--log-level",
+            "error",
         ]
         if self.settings.temporal_namespace != "default":
             server += ["--namespace", self.settings.temporal_namespace]

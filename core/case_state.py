@@ -2,7 +2,7 @@
 goes, which every page and the JSON API read. Plain dataclasses, free of Temporal, so any layer may use them.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from pydantic import TypeAdapter

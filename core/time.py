@@ -1,6 +1,6 @@
 """Times: stored and computed in UTC everywhere."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -8,7 +8,7 @@ from pydantic import AfterValidator
 
 def as_utc(moment: datetime) -> datetime:
     """SQLite hands datetimes back without their zone; everything stored here is UTC."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def iso_utc(moment: datetime | None) -> str | None:

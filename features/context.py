@@ -5,7 +5,6 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 

@@ -15,8 +15,7 @@ from features.context import AppContext
 
 PAUSED = "Changes are paused for a moment while the case service restarts; nothing was changed. Please try again in a few minutes."
 NOT_CONFIRMED = (
-    "The case service did not confirm your change in time. If it went through, you will see it on the case page in a "
-    "moment; if not, please do it again."
+    "The case service did not confirm your change in time. If it went through, you will see it on the case page in a moment; if not, please do it again."
 )
 UNREACHABLE = "The case service is not reachable right now; nothing was changed. Please try again in a moment."
 CASE_OVER = "This case is already over; nothing more can be done on it."

@@ -1,8 +1,8 @@
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from core.db.models import Base
 from core.db.migrate import sync_url
+from core.db.models import Base
 from core.settings import get_settings
 
 target_metadata = Base.metadata

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import Content, Email as SendGridAddress, Mail, To
+from sendgrid.helpers.mail import Content, Mail, To
+from sendgrid.helpers.mail import Email as SendGridAddress
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -88,6 +89,7 @@ class Mailer:
             provider_id = await asyncio.to_thread(self._send_with_sendgrid, stored)
         async with transaction(self._sessions) as session:
             row = await _ledger_row(session, key)
+            assert row is not None, "a ledger row is never deleted"
             row.status = "sent"
             row.sent_at = utcnow()
             row.transport = self.transport

@@ -154,7 +154,7 @@ async def terminate_open_cases(client, sessions, settings) -> None:
         try:
             await client.get_workflow_handle(settings.workflow_id(case_id)).terminate("test finished")
         except RPCError as e:
-            print('TERMINATE', case_id, e)  # already completed
+            print("TERMINATE", case_id, e)  # already completed
 
 
 @pytest.fixture

@@ -88,7 +88,7 @@ class FakeSendGrid:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 try:
@@ -97,7 +97,7 @@ class FakeSendGrid:
                     body = None
                 fake._answer(self, "POST", body)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 fake._answer(self, "GET", None)
 
             def log_message(self, format: str, *args) -> None:  # keep test output quiet

@@ -27,15 +27,17 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from activities.types import Notification
 from core.db.migrate import upgrade_database
 from core.db.models import DiscussionRoom, RoomMessage
 from core.db.session import create_engine, session_factory, transaction
+from core.settings import Settings
 from features.discussions.service import digest_workflow_id, signal_digest
 from notifications.sender import Mailer, OutgoingEmail
-from workflows.account_email import AccountEmailWorkflow
-from core.settings import Settings
 from tests.support import Center, emails, eventually, handle, make_case, make_center, status, wait_for_stage
+from workflows.account_email import AccountEmailWorkflow
 from workflows.case import CaseWorkflow
+from workflows.notification import NotificationWorkflow
 from workflows.types import (
     CaseClosure,
     ConflictDecision,
@@ -242,7 +244,9 @@ async def account_email(run: Run) -> WorkflowHandle:
     await Mailer(run.sessions, run.settings).store(
         OutgoingEmail(key, "taylor.swift@example.com", "Taylor Swift", "Your account", "Set your password: (link)", "<p>(link)</p>")
     )
-    handle = await run.client.start_workflow(AccountEmailWorkflow.run, key, id=f"{run.settings.workflow_id_prefix}email-{key}", task_queue=run.settings.task_queue)
+    handle = await run.client.start_workflow(
+        AccountEmailWorkflow.run, key, id=f"{run.settings.workflow_id_prefix}email-{key}", task_queue=run.settings.task_queue
+    )
     if await handle.result() is not True:
         raise AssertionError("the account email was not delivered")
     return handle
@@ -267,10 +271,28 @@ async def discussion_digest(run: Run) -> WorkflowHandle:
     return handle
 
 
+async def web_notification(run: Run) -> WorkflowHandle:
+    """An email the web app hands to the pipeline: a password link kept in the ledger, delivered by its key."""
+    key = f"account/reset/{run.people['Katy Perry']}/recorded"
+    await Mailer(run.sessions, run.settings).store(
+        OutgoingEmail(key, "katy.perry@example.com", "Katy Perry", "Reset your password", "Choose a new password: (link)", "<p>(link)</p>")
+    )
+    handle = await run.client.start_workflow(
+        NotificationWorkflow.run,
+        Notification(key=key, template="password_reset", case_id=0, stored_key=key),
+        id=f"{run.settings.workflow_id_prefix}notification-{key}",
+        task_queue=run.settings.task_queue,
+    )
+    if await handle.result() != 1:
+        raise AssertionError("the stored email was not delivered")
+    return handle
+
+
 # Histories of the other workflow types, each recorded beside a freshly filed case.
 OTHER_WORKFLOWS: dict[str, Callable[[Run], Awaitable[WorkflowHandle]]] = {
     "account-email": account_email,
     "discussion-digest": discussion_digest,
+    "web-notification": web_notification,
 }
 
 

@@ -8,14 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowHandle
 
+from core.case_state import CaseState
 from core.db.models import Email, MediatorProfile, Person
 from core.db.session import transaction
+from core.settings import Settings
 from features.access import CaseAccess, Viewer, access_to_case
 from features.accounts.security import session_for_token, start_session
-from features.cases.roster import PartyContact, NewCase, file_case
-from core.settings import Settings
+from features.cases.roster import NewCase, PartyContact, file_case
 from workflows.case import CaseWorkflow
-from core.case_state import CaseState
 
 
 @dataclass

@@ -216,7 +216,9 @@ async def test_exhausted_order_asks_staff_for_new_panel_and_starts_new_round(tim
     await eventually(lambda: emails(sessions, "New mediator panel needed", to="mediation@car.org"))
     last_notice = await eventually(lambda: emails(sessions, "Mediator reassignment RE:"))
     assert "The center will propose a new panel" in last_notice[0].text_body
-    assert "A mediator can appear only once" in await rejection(wf.execute_update(CaseWorkflow.propose_new_panel, NewPanel(actor_id=center.staff.id, panel=[m4, m4])))
+    assert "A mediator can appear only once" in await rejection(
+        wf.execute_update(CaseWorkflow.propose_new_panel, NewPanel(actor_id=center.staff.id, panel=[m4, m4]))
+    )
 
     await wf.execute_update(CaseWorkflow.propose_new_panel, NewPanel(actor_id=center.staff.id))
     second = await wait_for_stage(env.client, settings, case_id, "ranking")
@@ -234,7 +236,9 @@ async def test_party_can_revise_ballot_until_round_closes(time_skipping_env, ses
     env = time_skipping_env
     center = await make_center(sessions)
     m1, m2, m3 = (m.id for m in center.mediators[:3])
-    case_id, people = await make_case(sessions, env.client, settings, parties=[("Katy Perry", "initiating"), ("Taylor Swift", "responding"), ("Ed Sheeran", "responding")])
+    case_id, people = await make_case(
+        sessions, env.client, settings, parties=[("Katy Perry", "initiating"), ("Taylor Swift", "responding"), ("Ed Sheeran", "responding")]
+    )
     katy, taylor, ed = people["Katy Perry"], people["Taylor Swift"], people["Ed Sheeran"]
     await accept_intake(env, settings, case_id, center.staff.id, [m1, m2, m3])
     await rank(env, settings, case_id, katy, [m1, m2, m3])
@@ -336,7 +340,9 @@ async def test_rejected_intake_tells_the_filer_why(time_skipping_env, sessions, 
     case_id, people = await make_case(sessions, env.client, settings)
     wf = handle(env.client, settings, case_id)
     assert "reason" in await rejection(wf.execute_update(CaseWorkflow.review_intake, IntakeDecision(accept=False, actor_id=center.staff.id)))
-    await wf.execute_update(CaseWorkflow.review_intake, IntakeDecision(accept=False, actor_id=center.staff.id, reason="Claims under $12,500 belong in small claims court."))
+    await wf.execute_update(
+        CaseWorkflow.review_intake, IntakeDecision(accept=False, actor_id=center.staff.id, reason="Claims under $12,500 belong in small claims court.")
+    )
     assert await wf.result() == "rejected"
     sent = await emails(sessions, "Your Request to Mediate", to="katy.perry@example.com")
     assert "small claims court" in sent[0].text_body

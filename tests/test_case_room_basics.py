@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from core.db.models import Message, Participant, Person
 from core.db.session import transaction
-from features.cases.roster import PartyContact, NewCase, file_case
+from features.cases.roster import NewCase, PartyContact, file_case
 
 CIVILITY = "civility and mutual respect is vital and will increase the likelihood of the parties reaching a mutually agreeable settlement"
 SMALL_CLAIMS = "Note that matters within the jurisdiction of a small claims court are excluded from the requirement to mediate"
@@ -155,7 +155,14 @@ async def test_staff_edit_a_persons_details_confidential_notes_and_hidden_contac
         assert 'name="user_type"' in page.text
         saved = await b.post(
             f"/staff/people/{room.taylor.id}",
-            {**PROFILE, "email": "taylor@example.com", "full_name": "Taylor Swift", "user_type": "Party", "confidential_notes": "Asked us not to share her address", "contact_hidden": "yes"},
+            {
+                **PROFILE,
+                "email": "taylor@example.com",
+                "full_name": "Taylor Swift",
+                "user_type": "Party",
+                "confidential_notes": "Asked us not to share her address",
+                "contact_hidden": "yes",
+            },
         )
         assert saved.status_code == 303
         taylor = await fresh(web, room.taylor.id)
@@ -296,8 +303,15 @@ async def test_intake_details_are_for_parties_representatives_and_the_mediator_n
             await b.login(email)
             page = await b.get(f"/cases/{room.case_id}/intake")
             assert page.status_code == 200, email
-            for text in ("1234 Music Way, Los Angeles, CA 90210", "Failure to disclose a known defect", "Estimation of Dispute Value", "$75,001 and over",
-                         "The deposit was kept.<br>The roof leaks.", "Katy Perry", SMALL_CLAIMS):
+            for text in (
+                "1234 Music Way, Los Angeles, CA 90210",
+                "Failure to disclose a known defect",
+                "Estimation of Dispute Value",
+                "$75,001 and over",
+                "The deposit was kept.<br>The roof leaks.",
+                "Katy Perry",
+                SMALL_CLAIMS,
+            ):
                 assert text in page.text, (email, text)
             got = (await b.api("GET", f"/api/v1/cases/{room.case_id}/intake")).json()
             assert got["dispute_bases"] == ["Deposit dispute", "Failure to disclose a known defect"] and got["filed_by_name"] == "Katy Perry"
@@ -332,9 +346,13 @@ async def test_users_tab_lists_roles_sides_and_whom_representatives_act_for(web)
         assert "Representative" in agent and "(Agent)" in agent and "Taylor Swift" in agent and "Responding" in agent
         assert "Interested person" in row_of(html, "Ivan Interested") and "(you)" in row_of(html, "Ivan Interested")
         assert "Mediator" in row_of(html, "Mia Mediator")
-        assert [n for n in ("Katy Perry", "Taylor Swift", "Ann Agent", "Ivan Interested", "Mia Mediator")] == sorted(
-            ("Katy Perry", "Taylor Swift", "Ann Agent", "Ivan Interested", "Mia Mediator"), key=html.index
-        )
+        assert sorted(("Katy Perry", "Taylor Swift", "Ann Agent", "Ivan Interested", "Mia Mediator"), key=html.index) == [
+            "Katy Perry",
+            "Taylor Swift",
+            "Ann Agent",
+            "Ivan Interested",
+            "Mia Mediator",
+        ]
         assert "Add a participant" not in html and "/remove" not in html
         assert (await guest.post(f"/cases/{room.case_id}/users", {"name": "X", "email": "x@example.com", "role": "interested"})).status_code == 403
 

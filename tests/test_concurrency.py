@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from core.db.models import BallotRecord, MediatorProfile, Participant, Person
 from core.db.session import transaction
-from features.cases.roster import PartyContact, NewCase, file_case
-from tests.support import status as case_status
+from features.cases.roster import NewCase, PartyContact, file_case
 from tests.support import eventually, handle, wait_for_stage
+from tests.support import status as case_status
 from tests.web_support import PASSWORD
 from workflows.case import CaseWorkflow
 from workflows.types import IntakeDecision
@@ -40,9 +40,7 @@ async def case_in_ranking(web):
         case_id = case.id
     staff = await web.person("staff@car.org", "Center Staff", staff=True)
     panel = [m.id for m in mediators]
-    await handle(web.client, web.settings, case_id).execute_update(
-        CaseWorkflow.review_intake, IntakeDecision(accept=True, actor_id=staff.id, panel=panel)
-    )
+    await handle(web.client, web.settings, case_id).execute_update(CaseWorkflow.review_intake, IntakeDecision(accept=True, actor_id=staff.id, panel=panel))
     await wait_for_stage(web.client, web.settings, case_id, "ranking")
     return case_id, katy, taylor, panel
 
@@ -99,7 +97,16 @@ async def test_two_staff_editing_one_mediator_profile_leave_one_whole_version(we
     await web.person("staff@car.org", "Center Staff", staff=True)
     await web.person("staff2@car.org", "Second Staff", staff=True)
     versions = [
-        {"name": "Elena Marquez", "email": "elena@example.net", "bio": f"Version {n}", "expertise": f"Expertise {n}", "region": f"Region {n}", "languages": "English", "fee": f"${n}00/hour", "in_directory": True}
+        {
+            "name": "Elena Marquez",
+            "email": "elena@example.net",
+            "bio": f"Version {n}",
+            "expertise": f"Expertise {n}",
+            "region": f"Region {n}",
+            "languages": "English",
+            "fee": f"${n}00/hour",
+            "in_directory": True,
+        }
         for n in (1, 2)
     ]
     async with AsyncExitStack() as stack:

@@ -8,10 +8,10 @@ from sqlalchemy import select, update
 from temporalio import activity
 from temporalio.worker import Worker
 
-from activities.discussion_activities import DigestBatch
-from features.accounts.security import hash_password
+from activities.types import Notification
 from core.db.models import Case, Participant, Person
 from core.db.session import transaction
+from features.accounts.security import hash_password
 from tests.support import emails, eventually, handle, make_case, make_center, wait_for_stage
 from tests.web_support import PASSWORD
 from workflows.case import CaseWorkflow
@@ -355,36 +355,45 @@ async def test_a_burst_of_messages_becomes_one_digest_per_other_member(web, time
         assert (await mediator.post(f"/cases/{s.case_id}/discussions/rooms/{joint}/messages", {"body": "Noted, thank you."})).status_code == 303
 
     await time_skipping_env.sleep(timedelta(minutes=5))
-    assert await emails(web.sessions, "5 new messages") == []
+    assert await _digests(web) == []
     await time_skipping_env.sleep(timedelta(minutes=6))
-    digests = await eventually(lambda: emails(web.sessions, "5 new messages"))
-    # Katy and the mediator wrote them; only Taylor is told, once, with who wrote and where, but not what.
-    assert [(e.to_email, e.subject) for e in digests] == [(s.taylor.email, subject)]
-    body = digests[0].text_body
-    assert "Katy Perry, Mediator 1" in body and f"/cases/{s.case_id}/discussions/rooms/{joint}" in body
-    assert "Confidential point" not in body and "Confidential point" not in digests[0].html_body
+    digests = await eventually(lambda: _at_least(3, _digests(web)))
+    # Each member is told, once, of the messages the others wrote: who wrote and where, never what.
+    told = {e.to_email: e for e in digests}
+    assert len(digests) == 3
+    assert told[s.taylor.email].subject == subject
+    assert told[s.katy.email].subject == "1 new message in Joint discussion RE: " + ADDRESS
+    assert told[s.mediator.email].subject == "4 new messages in Joint discussion RE: " + ADDRESS
+    assert "Katy Perry, Mediator 1" in told[s.taylor.email].text_body
+    assert "from Mediator 1 " in told[s.katy.email].text_body and "Katy Perry" not in told[s.katy.email].text_body.split("from ")[1].split(" in ")[0]
+    for email in digests:
+        assert f"/cases/{s.case_id}/discussions/rooms/{joint}" in email.text_body
+        assert "Confidential point" not in email.text_body and "Confidential point" not in email.html_body
+        assert "Noted, thank you" not in email.text_body
 
-    # A later message starts a new digest run of its own.
+    # A later message starts a new digest run of its own, telling everyone but its author.
     async with web.browser() as taylor:
         await taylor.login(s.taylor.email)
         await taylor.api("POST", f"/api/v1/cases/{s.case_id}/discussions/rooms/{joint}/messages", {"body": "My reply"})
     await time_skipping_env.sleep(timedelta(minutes=11))
-    later = await eventually(lambda: _at_least(2, emails(web.sessions, "1 new message in Joint discussion")))
-    assert sorted(e.to_email for e in later) == sorted([s.katy.email, s.mediator.email])
+    later = await eventually(lambda: _at_least(5, _digests(web)))
+    fresh = [e for e in later if e.id not in {d.id for d in digests}]
+    assert sorted(e.to_email for e in fresh) == sorted([s.katy.email, s.mediator.email])
+    assert all(e.subject.startswith("1 new message") and "from Taylor Swift " in e.text_body for e in fresh)
     assert len(await emails(web.sessions, "5 new messages")) == 1
 
 
 async def test_a_message_posted_while_the_digest_is_sending_waits_for_the_next_one(time_skipping_env, settings):
     env = time_skipping_env
-    batches: list[DigestBatch] = []
+    batches: list[Notification] = []
 
-    @activity.defn(name="send_discussion_digest")
-    async def record_batch(batch: DigestBatch) -> int:
-        batches.append(batch)
+    @activity.defn(name="send_notification")
+    async def record_batch(notification: Notification) -> int:
+        batches.append(notification)
         if len(batches) == 1:
             # Someone posts just as the first digest goes out.
             await env.client.get_workflow_handle(activity.info().workflow_id).signal(DiscussionDigestWorkflow.message_posted, 3)
-        return len(batch.message_ids)
+        return len(notification.details["message_ids"].split(","))
 
     async with Worker(env.client, task_queue=settings.task_queue, workflows=[DiscussionDigestWorkflow], activities=[record_batch]):
         digest = await env.client.start_workflow(
@@ -397,8 +406,12 @@ async def test_a_message_posted_while_the_digest_is_sending_waits_for_the_next_o
         )
         await digest.signal(DiscussionDigestWorkflow.message_posted, 2)
         assert await digest.result() == 1
-    assert [b.message_ids for b in batches] == [[1, 2], [3]]
-    assert batches[0].digest_key != batches[1].digest_key
+    assert [b.details["message_ids"] for b in batches] == ["1,2", "3"]
+    assert batches[0].key != batches[1].key
+
+
+async def _digests(web):
+    return [e for e in await emails(web.sessions) if " in Joint discussion RE: " in e.subject]
 
 
 async def _at_least(n: int, pending):

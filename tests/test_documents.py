@@ -2,7 +2,7 @@
 
 import re
 from contextlib import AsyncExitStack
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from io import BytesIO
 
 import pytest
@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 from core.db.models import Case, Document, DocumentShare, Person
 from core.db.session import transaction
 from core.errors import Invalid
-from features.cases.roster import PartyContact, NewCase, file_case
+from features.cases.roster import NewCase, PartyContact, file_case
 from features.documents.models import NewDocument
 from features.documents.service import RECORDS_PURGED, add_document, content_disposition, sanitise_file_name, served_content_type
 from tests.support import signed_in_access
@@ -62,7 +62,19 @@ async def signed_in(web, stack, email: str):
     return browser
 
 
-async def upload(browser, case_id: int, name: str, content: bytes, *, category="Contract", title="Purchase agreement", description="", share_with=(), content_type="application/pdf", csrf=True):
+async def upload(
+    browser,
+    case_id: int,
+    name: str,
+    content: bytes,
+    *,
+    category="Contract",
+    title="Purchase agreement",
+    description="",
+    share_with=(),
+    content_type="application/pdf",
+    csrf=True,
+):
     await browser.get(f"/cases/{case_id}/documents")
     data = {"category": category, "title": title, "description": description, "share_with": [str(i) for i in share_with]}
     return await browser.post(f"/cases/{case_id}/documents", data, csrf=csrf, files={"file": (name, content, content_type)})
@@ -162,7 +174,9 @@ async def test_category_filter_and_title_search(web, people):
         staff = await signed_in(web, stack, "staff@car.org")
         assert (await upload(katy, case, "contract.pdf", PDF, category="Contract", title="Purchase agreement")).status_code == 303
         assert (await upload(katy, case, "report.pdf", PDF, category="Inspection report", title="Roof inspection")).status_code == 303
-        assert (await upload(katy, case, "notes.txt", b"Call notes", category="Correspondence", title="100% agreed", content_type="text/plain")).status_code == 303
+        assert (
+            await upload(katy, case, "notes.txt", b"Call notes", category="Correspondence", title="100% agreed", content_type="text/plain")
+        ).status_code == 303
 
         def shown(page: str) -> set[str]:
             return {name for name in ("contract.pdf", "report.pdf", "notes.txt") if name in page}
@@ -281,7 +295,7 @@ async def test_a_refused_upload_comes_back_with_each_problem_next_to_its_field(w
 async def test_a_case_whose_records_were_purged_takes_no_more_documents(web, people):
     case = people["case"]
     async with transaction(web.sessions) as session:
-        (await session.get(Case, case)).records_purged_at = datetime.now(timezone.utc)
+        (await session.get(Case, case)).records_purged_at = datetime.now(UTC)
     async with AsyncExitStack() as stack:
         katy = await signed_in(web, stack, "katy@example.com")
         page = await upload(katy, case, "contract.pdf", PDF)
@@ -331,7 +345,9 @@ async def test_changes_without_the_csrf_token_are_refused(web, people):
         katy = await signed_in(web, stack, "katy@example.com")
         refused = await upload(katy, case, "contract.pdf", PDF, csrf=False)
         assert refused.status_code == 403
-        no_header = await katy.http.post(f"/api/v1/cases/{case}/documents", data={"category": "Contract", "title": "x"}, files={"file": ("a.pdf", PDF, "application/pdf")})
+        no_header = await katy.http.post(
+            f"/api/v1/cases/{case}/documents", data={"category": "Contract", "title": "x"}, files={"file": ("a.pdf", PDF, "application/pdf")}
+        )
         assert no_header.status_code == 403
         assert await documents(web) == [] and stored_files(web) == []
 
@@ -347,7 +363,15 @@ async def test_the_json_api_adds_describes_downloads_and_deletes(web, people):
     async with AsyncExitStack() as stack:
         katy = await signed_in(web, stack, "katy@example.com")
         taylor = await signed_in(web, stack, "taylor@example.com")
-        created = await api_upload(katy, case, "report.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32, category="Inspection report", title="Roof photo", share_with=[str(people["taylor"].id), str(people["katy"].id)])
+        created = await api_upload(
+            katy,
+            case,
+            "report.png",
+            b"\x89PNG\r\n\x1a\n" + b"\x00" * 32,
+            category="Inspection report",
+            title="Roof photo",
+            share_with=[str(people["taylor"].id), str(people["katy"].id)],
+        )
         assert created.status_code == 201, created.text
         body = created.json()
         assert body["file_name"] == "report.png" and body["content_type"] == "image/png" and body["uploaded_by"]["full_name"] == "Katy Perry"

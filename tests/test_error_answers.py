@@ -32,10 +32,9 @@ async def test_an_unexpected_error_is_a_shaped_500_with_a_reference(web, caplog)
     import httpx
 
     app = failing_app(web.settings, web.client)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
-            api = await http.get("/api/v1/boom")
-            page = await http.get("/boom", headers={"Accept": "text/html"})
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        api = await http.get("/api/v1/boom")
+        page = await http.get("/boom", headers={"Accept": "text/html"})
     assert api.status_code == 500 and api.headers["content-type"] == "application/json"
     body = api.json()
     assert body["reference"] and body["reference"] in body["detail"] and "mediation@car.org" in body["detail"]

@@ -38,8 +38,15 @@ async def add_records(sessions, settings, case_id, author_id, tag):
         await session.flush()
         session.add(RoomMember(room_id=room.id, person_id=author_id))
         document = Document(
-            case_id=case_id, uploader_id=author_id, category="Contract", title=f"contract of {tag}", file_name="contract.pdf",
-            storage_key=f"{tag}.pdf", content_type="application/pdf", size_bytes=8, room_id=room.id,
+            case_id=case_id,
+            uploader_id=author_id,
+            category="Contract",
+            title=f"contract of {tag}",
+            file_name="contract.pdf",
+            storage_key=f"{tag}.pdf",
+            content_type="application/pdf",
+            size_bytes=8,
+            room_id=room.id,
         )
         session.add(document)
         await session.flush()

@@ -12,7 +12,7 @@ from temporalio import workflow
 
 from core.db.models import Case
 from tests.support import emails, eventually, handle, make_case, make_center, status, wait_for_stage
-from workflows.case import CaseWorkflow, INVITATION_FIRST_PATCH, LOCAL_BALLOT_AUDIT_PATCH, RETENTION_PATCH
+from workflows.case import INVITATION_FIRST_PATCH, LOCAL_BALLOT_AUDIT_PATCH, RETENTION_PATCH, CaseWorkflow
 from workflows.types import CaseClosure, ConflictDecision, IntakeDecision, RankingSubmission
 from workflows.worker import build_worker
 
@@ -77,7 +77,8 @@ async def test_case_started_before_the_patches_finishes_on_the_current_code(time
     assert markers == [f'{{"id":"{RETENTION_PATCH}","deprecated":false}}']
     assert LOCAL_BALLOT_AUDIT_PATCH not in str(markers) and INVITATION_FIRST_PATCH not in str(markers)
     ballot_events = [
-        e for e in (await wf.fetch_history()).events
+        e
+        for e in (await wf.fetch_history()).events
         if e.HasField("activity_task_scheduled_event_attributes") and e.activity_task_scheduled_event_attributes.activity_type.name == "record_ballot"
     ]
     assert len(ballot_events) == 2

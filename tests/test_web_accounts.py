@@ -182,7 +182,9 @@ async def test_changing_the_password_keeps_this_session_and_ends_the_others(web)
         short = await here.api("PUT", "/api/v1/password", {"current_password": NEW_PASSWORD, "password": "short", "confirm": "short"})
         assert short.status_code == 422 and "password" in short.json()["errors"]
         assert (await here.http.put("/api/v1/password", json={"current_password": NEW_PASSWORD, "password": "x" * 12, "confirm": "x" * 12})).status_code == 403
-        put = await here.api("PUT", "/api/v1/password", {"current_password": NEW_PASSWORD, "password": "another long password", "confirm": "another long password"})
+        put = await here.api(
+            "PUT", "/api/v1/password", {"current_password": NEW_PASSWORD, "password": "another long password", "confirm": "another long password"}
+        )
         assert put.status_code == 204
         assert (await here.http.get("/api/v1/me")).status_code == 200 and (await laptop.http.get("/api/v1/me")).status_code == 401
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.db.models import BallotRecord, Case, Participant
 from core.db.session import transaction
-from features.cases.roster import PartyContact, NewCase, file_case, roster_for
+from features.cases.roster import NewCase, PartyContact, file_case, roster_for
 from tests.support import eventually, handle, wait_for_stage
 from workflows.case import CaseWorkflow
 from workflows.types import ConflictDecision, IntakeDecision, NewPanel
@@ -54,9 +54,7 @@ async def open_ranking(web, *, agent: bool = False, suffix: str = "") -> Setup:
         )
         case_id = case.id
     panel = [m.id for m in mediators]
-    await handle(web.client, web.settings, case_id).execute_update(
-        CaseWorkflow.review_intake, IntakeDecision(accept=True, actor_id=staff.id, panel=panel)
-    )
+    await handle(web.client, web.settings, case_id).execute_update(CaseWorkflow.review_intake, IntakeDecision(accept=True, actor_id=staff.id, panel=panel))
     await wait_for_stage(web.client, web.settings, case_id, "ranking")
 
     async def mirrored():
@@ -196,9 +194,11 @@ async def test_an_idempotency_key_reused_in_a_later_round_counts_the_new_ballot(
             first = await browser.http.put(url, json={"ranked": [m1, m2, m3]}, headers={"X-CSRF-Token": browser.csrf, "Idempotency-Key": "my-ballot"})
             assert first.status_code == 200 and first.json()["ranking_round"] == 1
         for mediator in (m1, m2, m3):
+
             async def asked(mediator=mediator):
                 current = await wf.query(CaseWorkflow.status)
                 return current.stage == "conflict_check" and current.candidate_mediator_id == mediator
+
             await eventually(asked)
             await wf.execute_update(CaseWorkflow.decide_conflict, ConflictDecision(actor_id=mediator, accept=False, reason="I know the seller."))
         await wait_for_stage(web.client, web.settings, s.case_id, "awaiting_new_panel")
@@ -238,9 +238,7 @@ async def test_a_party_cannot_rank_for_the_other_party_nor_see_their_ballot(web)
         assert (await b.api("GET", f"/api/v1/cases/{s.case_id}/ranking?party={s.taylor}")).status_code == 403
 
         await b.get(f"/cases/{s.case_id}/ranking")
-        as_taylor = await b.post(
-            f"/cases/{s.case_id}/ranking", {"party_id": str(s.taylor), f"choice_{m1}": "1", f"choice_{m2}": "2", f"choice_{m3}": "3"}
-        )
+        as_taylor = await b.post(f"/cases/{s.case_id}/ranking", {"party_id": str(s.taylor), f"choice_{m1}": "1", f"choice_{m2}": "2", f"choice_{m3}": "3"})
         assert as_taylor.status_code == 403 and "only for yourself or for a party you represent" in as_taylor.text
         put = await b.api("PUT", f"/api/v1/cases/{s.case_id}/ranking", {"party_id": s.taylor, "ranked": [m1, m2, m3]})
         assert put.status_code == 403 and "only for yourself" in put.json()["detail"]

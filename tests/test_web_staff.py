@@ -4,9 +4,9 @@ import re
 
 from sqlalchemy import select, update
 
-from features.accounts.security import hash_password
 from core.db.models import Participant, Person
 from core.db.session import transaction
+from features.accounts.security import hash_password
 from tests.support import eventually, handle, make_case, status, wait_for_stage
 from tests.web_support import PASSWORD, link_in
 from workflows.case import CaseWorkflow
@@ -237,9 +237,7 @@ async def test_invalid_staff_input_comes_back_with_a_message(web):
         api_zero = await b.api("POST", f"/api/v1/staff/cases/{case_id}/extend", {"amount": 0})
         assert api_zero.status_code == 422 and "at least one day" in api_zero.json()["detail"]
 
-        bad_email = await b.post(
-            f"/staff/cases/{case_id}/participants", {"name": "Nora Neighbor", "email": "nora at example", "role": "interested"}
-        )
+        bad_email = await b.post(f"/staff/cases/{case_id}/participants", {"name": "Nora Neighbor", "email": "nora at example", "role": "interested"})
         assert bad_email.status_code == 422 and "valid email" in bad_email.text and 'value="Nora Neighbor"' in bad_email.text
         no_side = await b.post(f"/staff/cases/{case_id}/participants", {"name": "Pat Party", "email": "pat@example.com", "role": "party"})
         assert no_side.status_code == 422 and "Choose the party&#39;s side" in no_side.text
@@ -358,7 +356,14 @@ async def test_mediator_directory_add_and_edit(web):
         assert 'value="Former escrow officer."' not in form.text and "Former escrow officer." in form.text
         saved = await b.post(
             f"/staff/mediators/{maria['person_id']}",
-            {"name": "Maria Lopez-Diaz", "email": "maria@example.com", "expertise": "Escrow", "region": "San Diego", "languages": "Spanish", "in_directory": "no"},
+            {
+                "name": "Maria Lopez-Diaz",
+                "email": "maria@example.com",
+                "expertise": "Escrow",
+                "region": "San Diego",
+                "languages": "Spanish",
+                "in_directory": "no",
+            },
         )
         assert saved.status_code == 303
         clash = await b.post(

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from api.app import create_app
-from features.accounts.security import hash_password
 from core.db.models import Email, MediatorProfile, Person
 from core.db.session import transaction
 from core.settings import Settings
+from features.accounts.security import hash_password
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 NOTICE = re.compile(r'<p class="notice" role="status">(.*?)</p>', re.S)
@@ -87,7 +87,13 @@ class WebApp:
                 password_hash=hash_password(password) if password else None,
             )
             if mediator:
-                person.mediator_profile = MediatorProfile(bio=f"{name} has mediated real estate disputes for 20 years.", expertise="Residential sales", region="Los Angeles", languages="English, Spanish", fee="$300/hour")
+                person.mediator_profile = MediatorProfile(
+                    bio=f"{name} has mediated real estate disputes for 20 years.",
+                    expertise="Residential sales",
+                    region="Los Angeles",
+                    languages="English, Spanish",
+                    fee="$300/hour",
+                )
             session.add(person)
         return person
 

@@ -1,24 +1,18 @@
-"""Account emails (activation, password reset) leave through Temporal too, so a SendGrid outage delays them instead of losing them.
+"""Account emails queued before every email went through the one notification pipeline: kept so those finish.
 
-The message itself stays in the database ledger: a password link must never be written into workflow history.
+New account emails (activation, password reset) are delivered by `NotificationWorkflow` through the same activity as
+every other email. The message itself stays in the database ledger: a password link is never written into history.
 """
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
+    from activities.notifications import EMAIL_DELIVERY
 
 
 @workflow.defn
 class AccountEmailWorkflow:
     @workflow.run
     async def run(self, idempotency_key: str) -> bool:
-        return await workflow.execute_activity_method(
-            CaseActivities.deliver_stored_email,
-            idempotency_key,
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5), non_retryable_error_types=["PermanentEmailError"]),
-        )
+        return await workflow.execute_activity_method(CaseActivities.deliver_stored_email, idempotency_key, **EMAIL_DELIVERY)

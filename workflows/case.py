@@ -16,9 +16,11 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
-    from activities.types import BallotAudit, Notification, PanelRequest, RetentionRecord, StageRecord
-    from workflows.tally import Ballot, InvalidBallot, tally, validate_ballot
+    from activities.notifications import EMAIL_DELIVERY, NotificationActivities
+    from activities.types import ActivityOptions, BallotAudit, Notification, PanelRequest, RetentionRecord, StageRecord
     from core.case_state import CaseState, ConflictAttempt, PartyProgress, TallyResult, TimelineEntry
+    from core.stages import FINAL_STAGES, OUTCOMES, STAGE_LABELS, Stage
+    from workflows.tally import Ballot, InvalidBallot, tally, validate_ballot
     from workflows.types import (
         BallotView,
         CaseClosure,
@@ -33,21 +35,16 @@ with workflow.unsafe.imports_passed_through():
         RosterParty,
         StaffAction,
     )
-    from core.stages import FINAL_STAGES, OUTCOMES, STAGE_LABELS, Stage
 
-DATABASE_ACTIVITY = {
+DATABASE_ACTIVITY: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1)),
-}
-EMAIL_ACTIVITY = {
-    "start_to_close_timeout": timedelta(minutes=2),
-    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=5), non_retryable_error_types=["PermanentEmailError"]),
 }
 
 
 # The state every page reads is written by the workflow itself, as a local activity, each write with a version
 # that only grows; Updates answer once the state they led to is written. Cases started earlier keep the mirror.
-PUBLISH_ACTIVITY = {
+PUBLISH_ACTIVITY: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=10),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=10)),
 }
@@ -182,8 +179,9 @@ class CaseWorkflow:
                 mediator = await self._conflict_check(order)
                 if mediator is not None:
                     break
-            await self._await_new_panel("No mediator could be assigned from the last panel." if panel else
-                                        "The mediator directory has no further mediators to propose.")
+            await self._await_new_panel(
+                "No mediator could be assigned from the last panel." if panel else "The mediator directory has no further mediators to propose."
+            )
             assert self._new_panel is not None
             panel = self._new_panel.panel or await self._propose_panel()
 
@@ -247,7 +245,7 @@ class CaseWorkflow:
             wake = min([started + timedelta(seconds=o) for o in pending] + [self._deadline])
             version = self._deadline_version
             await self._wait(
-                lambda: self._everyone_ranked() or self._close_round_early or self._deadline_version != version,
+                lambda version=version: self._everyone_ranked() or self._close_round_early or self._deadline_version != version,
                 timeout=wake - now,
             )
         return self._run_tally()
@@ -280,9 +278,7 @@ class CaseWorkflow:
             self._candidate = candidate
             self._conflict_decision = None
             self._deadline = started + window
-            attempt = ConflictAttempt(
-                mediator_id=candidate, ranking_round=self._round, started_at=started.isoformat(), deadline=self._deadline.isoformat()
-            )
+            attempt = ConflictAttempt(mediator_id=candidate, ranking_round=self._round, started_at=started.isoformat(), deadline=self._deadline.isoformat())
             self._attempts.append(attempt)
             self._enter(Stage.CONFLICT_CHECK)
             self._log("conflict_check_started", "", candidate)
@@ -349,7 +345,7 @@ class CaseWorkflow:
         self._lifecycle_busy = False
         try:
             await workflow.wait_condition(lambda: self._withdrawal is not None or condition(), timeout=timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             if self._withdrawal is None:
                 self._lifecycle_busy = True
                 return False
@@ -453,7 +449,7 @@ class CaseWorkflow:
                 return
             notification = self._emails[0]
             try:
-                await workflow.execute_activity_method(CaseActivities.send_notification, notification, **EMAIL_ACTIVITY)
+                await workflow.execute_activity_method(NotificationActivities.send_notification, notification, **EMAIL_DELIVERY)
             except ActivityError as error:
                 self._log("email_failed", f"{notification.template}: {error.cause or error}")
             self._emails.pop(0)

@@ -1,7 +1,7 @@
 """One email digest per discussion room at a time: messages posted within the delay go out together.
 
 Each post signals this workflow with signal-with-start, so the first message of a quiet room starts a run and
-the next ones join it. The run waits, then sends one email per member through a single activity. Only message
+the next ones join it. The run waits, then sends one email per member through the one notification activity. Only message
 ids cross into history; the text of confidential discussions never does.
 """
 
@@ -9,11 +9,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.discussion_activities import DigestBatch, DiscussionActivities
+    from activities.discussion_activities import DigestBatch, DiscussionActivities, digest_notification
+    from activities.notifications import EMAIL_DELIVERY, NotificationActivities
+
+# Digests go through the one notification activity; runs that began before keep their own.
+ONE_PIPELINE_PATCH = "digest-through-the-notification-pipeline"
 
 
 @dataclass
@@ -42,13 +45,17 @@ class DiscussionDigestWorkflow:
         batch = list(self._message_ids)
         info = workflow.info()
         sent = 0
+        digest_key = f"{info.workflow_id}:{info.run_id}"
         try:
-            sent = await workflow.execute_activity_method(
-                DiscussionActivities.send_discussion_digest,
-                DigestBatch(room_id=request.room_id, message_ids=batch, digest_key=f"{info.workflow_id}:{info.run_id}"),
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5), non_retryable_error_types=["PermanentEmailError"]),
-            )
+            if workflow.patched(ONE_PIPELINE_PATCH):
+                notification = digest_notification(request.room_id, batch, digest_key)
+                sent = await workflow.execute_activity_method(NotificationActivities.send_notification, notification, **EMAIL_DELIVERY)
+            else:
+                sent = await workflow.execute_activity_method(
+                    DiscussionActivities.send_discussion_digest,
+                    DigestBatch(room_id=request.room_id, message_ids=batch, digest_key=digest_key),
+                    **EMAIL_DELIVERY,
+                )
         except ActivityError as error:
             # A refused address is not worth keeping the room's later digests waiting for.
             workflow.logger.warning("Discussion digest for room %s failed: %s", request.room_id, error.cause or error)

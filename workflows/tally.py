@@ -58,8 +58,7 @@ def validate_ballot(panel: Sequence[str], ballot: Ballot, max_eliminations: int 
         raise InvalidBallot("Rank at least one mediator.")
     if len(ballot.eliminated) > max_eliminations:
         raise InvalidBallot(
-            f"You may eliminate at most {max_eliminations} mediator{'s' if max_eliminations != 1 else ''}; "
-            f"{len(ballot.eliminated)} were eliminated."
+            f"You may eliminate at most {max_eliminations} mediator{'s' if max_eliminations != 1 else ''}; {len(ballot.eliminated)} were eliminated."
         )
 
 

@@ -9,30 +9,35 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import delete
 from sqlalchemy.exc import SQLAlchemyError
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.case_activities import CaseActivities
+from activities.discussion_activities import DiscussionActivities
+from activities.notifications import NotificationActivities
 from core.db.models import WorkerPresence, utcnow
 from core.db.session import transaction
-from activities.discussion_activities import DiscussionActivities
-from notifications.render import EmailRenderer
-from notifications.sender import Mailer
 from core.settings import Settings
 from core.storage import file_store
+from notifications.render import EmailRenderer
+from notifications.sender import Mailer
 from workflows.account_email import AccountEmailWorkflow
 from workflows.case import CaseWorkflow
 from workflows.discussion_digest import DiscussionDigestWorkflow
+from workflows.notification import NotificationWorkflow
 
 log = logging.getLogger("mediation.worker")
 
-WORKFLOWS = [CaseWorkflow, AccountEmailWorkflow, DiscussionDigestWorkflow]
+WORKFLOWS = [CaseWorkflow, DiscussionDigestWorkflow, NotificationWorkflow, AccountEmailWorkflow]
 
 
 def case_activities(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> CaseActivities:
-    return CaseActivities(sessions, Mailer(sessions, settings), EmailRenderer(settings), settings, file_store(settings))
+    return CaseActivities(sessions, Mailer(sessions, settings), settings, file_store(settings))
+
+
+def notification_activities(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> NotificationActivities:
+    return NotificationActivities(sessions, Mailer(sessions, settings), EmailRenderer(settings), settings)
 
 
 class CaseWorker:
@@ -98,7 +103,9 @@ class CaseWorker:
 
 def build_worker(client: Client, sessions: async_sessionmaker[AsyncSession], settings: Settings, **options) -> CaseWorker:
     activities = case_activities(sessions, settings)
-    discussions = DiscussionActivities(sessions, Mailer(sessions, settings), EmailRenderer(settings), settings)
+    notifications = notification_activities(sessions, settings)
+    # Kept for work queued before every email went through `send_notification`: old digests and account emails.
+    legacy_digests = DiscussionActivities(notifications)
     worker = Worker(
         client,
         task_queue=settings.task_queue,
@@ -108,11 +115,11 @@ def build_worker(client: Client, sessions: async_sessionmaker[AsyncSession], set
             activities.record_stage,
             activities.record_ballot,
             activities.propose_panel,
-            activities.send_notification,
-            activities.deliver_stored_email,
+            notifications.send_notification,
             activities.record_retention,
             activities.purge_case_records,
-            discussions.send_discussion_digest,
+            activities.deliver_stored_email,
+            legacy_digests.send_discussion_digest,
         ],
         # The SendGrid client is synchronous; it runs in threads via asyncio.to_thread, not on the event loop.
         activity_executor=ThreadPoolExecutor(max_workers=8),

@@ -4,7 +4,7 @@ and staff editing a person's details; the pages and the JSON API, both doors to 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from api.deps import CSRF_COOKIE, CurrentViewer, Ctx, Db, PathId, StaffViewer, csrf_protect, optional_viewer
+from api.deps import CSRF_COOKIE, Ctx, CurrentViewer, Db, PathId, StaffViewer, csrf_protect, optional_viewer
 from api.errors import documented, status_of
 from api.forms import SHOWN_ON_THE_PAGE, form_input, submit
 from api.pages import redirect, render
@@ -71,7 +71,11 @@ def _email_signer(request: Request) -> URLSafeTimedSerializer:
 
 def _remember_email(request: Request, response: Response, email: str) -> None:
     response.set_cookie(
-        SIGN_IN_EMAIL_COOKIE, _email_signer(request).dumps(email), max_age=SIGN_IN_EMAIL_MAX_AGE_SECONDS, httponly=True, samesite="lax",
+        SIGN_IN_EMAIL_COOKIE,
+        _email_signer(request).dumps(email),
+        max_age=SIGN_IN_EMAIL_MAX_AGE_SECONDS,
+        httponly=True,
+        samesite="lax",
         secure=request.app.state.ctx.settings.cookie_secure,
     )
 
@@ -214,7 +218,7 @@ async def set_password_form(request: Request, db: Db, token: str):
 async def _profile_page(
     request: Request, person: Person, staff_edit: bool, problem: DomainError | None = None, password_problem: DomainError | None = None
 ) -> Response:
-    typed = dict(await request.form()) if problem else None
+    typed: dict[str, object] | None = dict(await request.form()) if problem else None
     page = profile_form(person, staff=staff_edit, typed=typed)
     refused = problem or password_problem
     return render(

@@ -41,7 +41,7 @@ async def _page(request: Request, db: Db, access: CaseAccess, editing: EventOut 
     if problem is not None:
         # The form comes back as it was sent, with what to change next to each field.
         form = await request.form()
-        draft = {name: str(form.get(name, "")) for name in CalendarEventIn.model_fields} | {"is_mediation": "is_mediation" in form}
+        draft: dict[str, object] = {name: str(form.get(name, "")) for name in CalendarEventIn.model_fields} | {"is_mediation": "is_mediation" in form}
     else:
         draft = editing.form_values() if editing else BLANK_EVENT
     return render(

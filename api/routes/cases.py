@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from api.deps import CaseAccess, CaseInView, CurrentViewer, Ctx, Db, PathId, csrf_protect
+from api.deps import CaseAccess, CaseInView, Ctx, CurrentViewer, Db, PathId, csrf_protect
 from api.errors import documented, status_of
 from api.forms import NoInput, submit
 from api.pages import render
@@ -58,7 +58,7 @@ async def get_my_cases(db: Db, viewer: CurrentViewer, page: Page = 1) -> CasePag
 
 def _filing_blocks(values) -> int:
     """How many other-party blocks the form shows: those filled in, one more when asked, at least one."""
-    filled = {key.split("-")[1] for key in values.keys() if key.startswith("others-") and str(values.get(key, "")).strip() and key.split("-")[1].isdigit()}
+    filled = {key.split("-")[1] for key in values if key.startswith("others-") and str(values.get(key, "")).strip() and key.split("-")[1].isdigit()}
     wanted = len(filled) + (1 if values.get("add_party") else 0)
     return max(1, min(MAX_OTHER_PARTIES, wanted or 1))
 
@@ -193,7 +193,11 @@ async def get_messages(db: Db, access: CaseInView) -> list[MessageOut]:
 
 
 @router.post(
-    "/api/v1/cases/{case_id}/messages", tags=["case room"], response_model=MessageOut, status_code=201, dependencies=CSRF,
+    "/api/v1/cases/{case_id}/messages",
+    tags=["case room"],
+    response_model=MessageOut,
+    status_code=201,
+    dependencies=CSRF,
     responses=documented(401, 403, 404, 409, 422),
 )
 async def post_message(body: NewMessage, db: Db, access: CaseInView) -> MessageOut:
@@ -201,9 +205,7 @@ async def post_message(body: NewMessage, db: Db, access: CaseInView) -> MessageO
     return await service.post_message(db, access, body)
 
 
-@router.delete(
-    "/api/v1/cases/{case_id}/messages/{message_id}", tags=["case room"], status_code=204, dependencies=CSRF, responses=documented(401, 403, 404)
-)
+@router.delete("/api/v1/cases/{case_id}/messages/{message_id}", tags=["case room"], status_code=204, dependencies=CSRF, responses=documented(401, 403, 404))
 async def delete_message(db: Db, access: CaseInView, message_id: PathId) -> Response:
     """Delete a message (its author, or center staff)."""
     await service.delete_message(db, access, message_id)

@@ -99,7 +99,9 @@ UPLOAD_BODY = {
 }
 
 
-@router.get("/api/v1/cases/{case_id}/documents", summary="Documents of a case shared with you", response_model=list[DocumentOut], responses=documented(401, 404))
+@router.get(
+    "/api/v1/cases/{case_id}/documents", summary="Documents of a case shared with you", response_model=list[DocumentOut], responses=documented(401, 404)
+)
 async def list_documents_api(
     db: Db,
     access: CaseInView,

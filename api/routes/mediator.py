@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from api.deps import CurrentViewer, Ctx, Db, PathId, Viewer, csrf_protect
+from api.deps import Ctx, CurrentViewer, Db, PathId, Viewer, csrf_protect
 from api.errors import documented, status_of
 from api.forms import NoInput, submit
 from api.pages import render
@@ -100,9 +100,7 @@ async def get_conflict_check(db: Db, viewer: CurrentViewer, case_id: PathId) -> 
     )
 
 
-@router.post(
-    "/api/v1/cases/{case_id}/conflict-check", response_model=MediatorState, dependencies=ASKED, responses=documented(401, 403, 404, 409, 422, 503)
-)
+@router.post("/api/v1/cases/{case_id}/conflict-check", response_model=MediatorState, dependencies=ASKED, responses=documented(401, 403, 404, 409, 422, 503))
 async def post_conflict_check(body: ConflictAnswer, ctx: Ctx, db: Db, viewer: CurrentViewer, case_id: PathId) -> MediatorState:
     """Answer the conflict check: accept, or decline with the nature of the conflict."""
     return _state(await service.answer_conflict_check(ctx, db, viewer.person, case_id, body))

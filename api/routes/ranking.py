@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 
-from api.deps import CaseAccess, CaseInView, CurrentViewer, Ctx, Db, PathId, csrf_protect
+from api.deps import CaseAccess, CaseInView, Ctx, CurrentViewer, Db, PathId, csrf_protect
 from api.errors import documented, status_of
 from api.forms import SHOWN_ON_THE_PAGE, form_input
 from api.pages import redirect, render
@@ -59,7 +59,7 @@ async def ranking_form(request: Request, ctx: Ctx, db: Db, access: CaseInView):
     try:
         # With JavaScript the page sends the two lists; without it, one select per mediator.
         # A page left open after the round closed still sends its selects; the workflow answers that one itself.
-        panel = view.names if view.is_open else {int(k[7:]): k for k in form.keys() if k.startswith("choice_") and k[7:].isdigit() and int(k[7:]) <= MAX_ID}
+        panel = view.names if view.is_open else {int(k[7:]): k for k in form if k.startswith("choice_") and k[7:].isdigit() and int(k[7:]) <= MAX_ID}
         ballot = await form_input(request, Ballot) if form.getlist("ranked") else Ballot.from_choices(form, panel)
         receipt = await submit_ranking(ctx, access, ballot, key=str(form.get("nonce", "")), source="form", seen_round=int(seen) if seen.isdigit() else None)
     except SHOWN_ON_THE_PAGE as problem:
@@ -112,9 +112,7 @@ async def put_ranking(
 ) -> ReceiptOut:
     """Submit or revise your ranking. An invalid ballot is 422; a round that is not open is 409."""
     receipt = await submit_ranking(ctx, access, body, key=idempotency_key or "", source="api")
-    return ReceiptOut(
-        ranking_round=receipt.ranking_round, revision=receipt.revision, unchanged=receipt.unchanged, waiting_for_count=len(receipt.waiting_for)
-    )
+    return ReceiptOut(ranking_round=receipt.ranking_round, revision=receipt.revision, unchanged=receipt.unchanged, waiting_for_count=len(receipt.waiting_for))
 
 
 @router.get("/api/v1/mediators/{person_id}", response_model=MediatorOut, responses=documented(401, 404))

@@ -10,8 +10,8 @@ from api.deps import CaseAccess, Ctx, Db, PathId, StaffViewer, csrf_protect
 from api.errors import documented, status_of
 from api.forms import NoInput, submit
 from api.pages import redirect, render
-from core.errors import DomainError, Invalid
 from core.db.models import Case
+from core.errors import DomainError, Invalid
 from core.stages import FINAL_STAGES, stage_label
 from features.staff import console, directory, outbox
 from features.staff.models import (
@@ -190,9 +190,7 @@ async def post_withdrawal(ctx: Ctx, db: Db, viewer: StaffViewer, case_id: PathId
     return await console.withdraw(ctx, db, viewer.id, case_id, body)
 
 
-@router.post(
-    "/api/v1/staff/cases/{case_id}/participants", response_model=ActionResult, status_code=201, dependencies=CSRF, responses=ACTION_ERRORS
-)
+@router.post("/api/v1/staff/cases/{case_id}/participants", response_model=ActionResult, status_code=201, dependencies=CSRF, responses=ACTION_ERRORS)
 async def post_participant(ctx: Ctx, db: Db, viewer: StaffViewer, case_id: PathId, body: NewParticipant) -> ActionResult:
     """Add a party, representative or interested person; someone new to the center is emailed an activation link."""
     message = await add_participant(ctx, case_id, body)

@@ -2,11 +2,12 @@
 action (signing in, Forgot Password?, a password from a link, changing it, My Profile, staff editing a person)."""
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError, core_schema
 
 from core.inputs import EmailAddress, Line, Paragraphs
 
@@ -16,19 +17,28 @@ USER_TYPES = ("Party", "Agent", "Attorney", "Power of attorney", "Representative
 PASSWORDS_DIFFER = "The two passwords do not match."
 
 
-def Password(required: str, at_least: int = 0) -> Any:
-    """A password as typed: never trimmed or collapsed (every character counts), with a length people can read."""
+@dataclass(frozen=True)
+class Password:
+    """A password as typed (`Annotated[str, Password("Enter your password.")]`): never trimmed or collapsed (every
+    character counts), with a length people can read."""
 
-    def check(value: str) -> str:
+    required: str
+    at_least: int = 0
+
+    def check(self, value: str) -> str:
         if not value:
-            raise PydanticCustomError("required", required)
-        if len(value) < at_least:
-            raise PydanticCustomError("too_short", f"Choose a password of at least {at_least} characters.")
+            raise PydanticCustomError("required", self.required)
+        if len(value) < self.at_least:
+            raise PydanticCustomError("too_short", f"Choose a password of at least {self.at_least} characters.")
         if len(value) > MAX_PASSWORD_LENGTH:
             raise PydanticCustomError("too_long", f"Keep the password to {MAX_PASSWORD_LENGTH:,} characters (it has {len(value):,}).")
         return value
 
-    return Annotated[str, AfterValidator(check), Field(json_schema_extra={"maxLength": MAX_PASSWORD_LENGTH, "format": "password"})]
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        return {**handler(schema), "maxLength": MAX_PASSWORD_LENGTH, "format": "password"}
 
 
 # ---- signing in and passwords ---------------------------------------------------------------------
@@ -38,7 +48,7 @@ class SignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: Annotated[str, EmailAddress()]
-    password: Password("Enter your password.")
+    password: Annotated[str, Password("Enter your password.")]
 
 
 class PasswordResetRequest(BaseModel):
@@ -54,8 +64,8 @@ class NewPassword(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    password: Password("Choose a new password.", at_least=MIN_PASSWORD_LENGTH)
-    confirm: Password("Repeat the new password.")
+    password: Annotated[str, Password("Choose a new password.", at_least=MIN_PASSWORD_LENGTH)]
+    confirm: Annotated[str, Password("Repeat the new password.")]
 
     @field_validator("confirm")
     @classmethod
@@ -69,7 +79,7 @@ class NewPassword(BaseModel):
 class PasswordChange(NewPassword):
     """Change password on My Profile: the current password proves it is the person, not whoever found the session."""
 
-    current_password: Password("Enter your current password.")
+    current_password: Annotated[str, Password("Enter your current password.")]
 
 
 class SignedIn(BaseModel):
@@ -135,7 +145,9 @@ class ProfileUpdate(BaseModel):
 class StaffPersonUpdate(ProfileUpdate):
     """Center staff editing a person: everything of My Profile, and the center's own fields."""
 
-    user_type: Annotated[str, Line(40, "the user type")] | None = Field(None, description=f"How the center classifies the person; one of: {', '.join(USER_TYPES)}.")
+    user_type: Annotated[str, Line(40, "the user type")] | None = Field(
+        None, description=f"How the center classifies the person; one of: {', '.join(USER_TYPES)}."
+    )
     confidential_notes: Annotated[str, Paragraphs(5000, "the confidential notes")] | None = Field(
         None, description="The center's own notes; never shown to the person or other participants."
     )

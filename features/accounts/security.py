@@ -6,10 +6,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import LoginFailure, PasswordToken, Person, WebSession, utcnow
@@ -34,9 +35,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(person: Person | None, password: str) -> bool:
     try:
-        return _hasher.verify(person.password_hash if person and person.password_hash else _DUMMY_HASH, password) and bool(
-            person and person.password_hash
-        )
+        return _hasher.verify(person.password_hash if person and person.password_hash else _DUMMY_HASH, password) and bool(person and person.password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -104,9 +103,7 @@ async def end_session(db: AsyncSession, token: str | None) -> None:
 async def password_changed(db: AsyncSession, person: Person) -> None:
     """Sign the person out everywhere (their sessions carry an older version now) and retire their unused links."""
     person.session_version = (person.session_version or 0) + 1
-    await db.execute(
-        update(PasswordToken).where(PasswordToken.person_id == person.id, PasswordToken.used_at.is_(None)).values(used_at=utcnow())
-    )
+    await db.execute(update(PasswordToken).where(PasswordToken.person_id == person.id, PasswordToken.used_at.is_(None)).values(used_at=utcnow()))
 
 
 # ---- password links ---------------------------------------------------------------------------------
@@ -140,16 +137,16 @@ async def use_password_token(db: AsyncSession, token: str, at: datetime) -> bool
         .values(used_at=at)
         .execution_options(synchronize_session=False)
     )
-    return claimed.rowcount == 1
+    return cast(CursorResult, claimed).rowcount == 1
 
 
 async def reset_links_exhausted(db: AsyncSession, person: Person) -> bool:
     """Whether this person already got as many reset emails as an hour allows: "Forgot Password?" must not flood an inbox."""
     since = utcnow() - RESET_LINK_WINDOW
     count = await db.scalar(
-        select(func.count()).select_from(PasswordToken).where(
-            PasswordToken.person_id == person.id, PasswordToken.purpose == "reset", PasswordToken.created_at >= since
-        )
+        select(func.count())
+        .select_from(PasswordToken)
+        .where(PasswordToken.person_id == person.id, PasswordToken.purpose == "reset", PasswordToken.created_at >= since)
     )
     return (count or 0) >= RESET_LINKS_PER_WINDOW
 

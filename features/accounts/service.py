@@ -68,7 +68,8 @@ async def sign_in(db: AsyncSession, credentials: SignIn) -> OpenedSession:
     if await login_throttled(db, email):
         raise Throttled(THROTTLED_MESSAGE)
     person = await _person_by_email(db, email)
-    if not await password_matches(person, credentials.password):
+    # An unknown email costs the same hash check as a known one, so timing does not tell who has an account.
+    if not await password_matches(person, credentials.password) or person is None:
         await record_login_failure(db, email)
         await db.commit()
         raise Invalid(WRONG_CREDENTIALS_MESSAGE, {"email": WRONG_CREDENTIALS_MESSAGE, "password": WRONG_CREDENTIALS_MESSAGE})

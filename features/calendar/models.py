@@ -4,7 +4,8 @@ Times are read, stored and shown in UTC. Every conversion between what people ty
 in the "times" section below, so teaching the calendar time zones changes that section and nothing else.
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -29,7 +30,7 @@ ENDS_BEFORE_START = "The meeting must end after it starts."
 
 # ---- times --------------------------------------------------------------------------------------
 
-TIME_ZONE = timezone.utc
+TIME_ZONE = UTC
 TIME_ZONE_NAME = "UTC"
 # What a datetime-local input sends and shows.
 FORM_TIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -43,7 +44,7 @@ def read_time(value: object, missing: str) -> datetime:
         moment = value if isinstance(value, datetime) else datetime.fromisoformat(text.replace("Z", "+00:00"))
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=TIME_ZONE)
-        return moment.astimezone(timezone.utc)
+        return moment.astimezone(UTC)
     except (ValueError, OverflowError):
         # Not a time at all, or one at the very end of the calendar that UTC cannot hold.
         raise PydanticCustomError("time", missing) from None
@@ -59,12 +60,8 @@ def form_time(moment: datetime) -> str:
     return calendar_time(moment).strftime(FORM_TIME_FORMAT)
 
 
-def _time(missing: str):
-    return Annotated[datetime, BeforeValidator(lambda value: read_time(value, missing))]
-
-
-StartTime = _time(f"Enter the meeting start time (date and time, {TIME_ZONE_NAME}).")
-EndTime = _time(f"Enter the meeting end time (date and time, {TIME_ZONE_NAME}).")
+StartTime = Annotated[datetime, BeforeValidator(partial(read_time, missing=f"Enter the meeting start time (date and time, {TIME_ZONE_NAME})."))]
+EndTime = Annotated[datetime, BeforeValidator(partial(read_time, missing=f"Enter the meeting end time (date and time, {TIME_ZONE_NAME})."))]
 CalendarTime = Annotated[datetime, AfterValidator(calendar_time), Field(description="RFC 3339, UTC")]
 
 
@@ -128,7 +125,7 @@ class EventOut(BaseModel):
     is_mediation: bool
     sequence: int = Field(description="Incremented on each change, as the iCalendar SEQUENCE.")
 
-    @computed_field
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ics_url(self) -> str:
         return f"/cases/{self.case_id}/calendar/{self.id}.ics"
@@ -146,7 +143,7 @@ class CalendarOut(BaseModel):
     total_hours: float
     can_edit: bool = Field(description="Whether the viewer (the case's mediator or staff) may add and change events.")
 
-    @computed_field
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ics_url(self) -> str:
         return f"/cases/{self.case_id}/calendar.ics"

@@ -12,19 +12,17 @@ from urllib.parse import urlsplit
 from icalendar import Calendar, Event, vText
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
 
+from activities.types import Notification
 from core.case_facts import case_titles
-from core.db.models import CalendarEvent, Case, Participant, Person
+from core.db.models import CalendarEvent, Case, Person
 from core.errors import Forbidden, NotFound, Rejected
 from core.stages import FINAL_STAGES, Stage
 from features.access import CaseAccess
-from features.accounts.emails import deliver_stored_email
 from features.calendar.models import CalendarEventIn, CalendarOut, EventOut, calendar_time
 from features.context import AppContext
-from features.lifecycle import ActionRejected, run_update
-from notifications.sender import OutgoingEmail
+from features.lifecycle import ActionRejected, LifecycleUnavailable, run_update
+from features.notifications import notify
 from workflows.case import CaseWorkflow
 from workflows.types import MediatorMilestone
 
@@ -110,7 +108,7 @@ async def save_event(ctx: AppContext, db: AsyncSession, access: CaseAccess, valu
     for name, value in values.model_dump().items():
         setattr(event, name, value)
     await db.commit()
-    await _announce(ctx, db, case, event, person, change)
+    await _announce(ctx, case, event, person, change)
     return EventOut.model_validate(event)
 
 
@@ -124,42 +122,21 @@ async def _schedule_mediation(ctx: AppContext, case: Case, person: Person) -> No
         raise ActionRejected(refused.message, {"is_mediation": refused.message}) from refused
 
 
-async def _announce(ctx: AppContext, db: AsyncSession, case: Case, event: CalendarEvent, actor: Person, change: str) -> None:
-    recipients = (
-        await db.execute(
-            select(Person).where(Person.id.in_(select(Participant.person_id).where(Participant.case_id == case.id)), Person.id != actor.id).order_by(Person.id)
-        )
-    ).scalars()
-    title = (await case_titles(db, [case.id]))[case.id]
-    base_url = ctx.settings.public_base_url.rstrip("/")
-    for person in recipients:
-        rendered = ctx.emails.render(
-            "calendar_event",
-            recipient_name=person.full_name,
-            case=case,
-            case_title=title,
-            event=event,
-            starts_at=calendar_time(event.starts_at),
-            ends_at=calendar_time(event.ends_at),
-            change=change,
-            calendar_link=f"{base_url}/cases/{case.id}/calendar",
-            ics_link=f"{base_url}/cases/{case.id}/calendar/{event.id}.ics",
-        )
-        key = f"calendar/{event.id}/{event.sequence}/{person.id}"
-        await queue_email(ctx, OutgoingEmail(key, person.email, person.full_name, rendered.subject, rendered.text, rendered.html, case.id))
-
-
-async def queue_email(ctx: AppContext, email: OutgoingEmail) -> None:
-    """Keep the email in the ledger and hand it to the same delivery workflow as account emails."""
-    if not await ctx.mailer.store(email):
-        return
+async def _announce(ctx: AppContext, case: Case, event: CalendarEvent, actor: Person, change: str) -> None:
+    """Everyone else on the case is emailed the event as it now stands, once per version of it."""
+    notification = Notification(
+        key=f"calendar/{event.id}/{event.sequence}",
+        template="calendar_event",
+        case_id=case.id,
+        all_participants=True,
+        except_ids=[actor.id],
+        details={"event_id": str(event.id), "change": change},
+    )
     try:
-        await deliver_stored_email(await ctx.temporal.client(), ctx.settings, email.idempotency_key)
-    except WorkflowAlreadyStartedError:
-        return
-    except RPCError:
-        # The event is saved and the email waits in the ledger (staff see it in the outbox); the change must not look failed.
-        log.exception("could not start delivery of %s", email.idempotency_key)
+        await notify(ctx, notification)
+    except LifecycleUnavailable:
+        # The event is saved; the change must not look failed because its emails could not be queued.
+        log.exception("could not queue the emails of calendar event %s", event.id)
 
 
 # ---- iCalendar (RFC 5545) ---------------------------------------------------------------------------

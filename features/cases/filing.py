@@ -83,10 +83,14 @@ async def file_request(ctx: AppContext, db: AsyncSession, filer: Person, request
 async def invite_new_people(ctx: AppContext, db: AsyncSession, case_id: int, title: str) -> None:
     """Everyone on the case who has never set a password gets an activation link."""
     people = (
-        await db.execute(
-            select(Person).join(Participant, Participant.person_id == Person.id).where(Participant.case_id == case_id, Person.password_hash.is_(None))
+        (
+            await db.execute(
+                select(Person).join(Participant, Participant.person_id == Person.id).where(Participant.case_id == case_id, Person.password_hash.is_(None))
+            )
         )
-    ).scalars().unique()
+        .scalars()
+        .unique()
+    )
     for person in people:
         await send_password_link(ctx, db, person, "activation", case_title=title)
     await db.commit()

@@ -11,6 +11,7 @@ from core.settings import Settings
 from workflows.case import CaseWorkflow
 from workflows.types import CaseInput, LifecycleTimers, RosterParty
 
+
 @dataclass
 class PartyContact:
     full_name: str

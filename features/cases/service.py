@@ -37,9 +37,7 @@ async def my_cases(db: AsyncSession, viewer: Viewer, page: int = 1) -> CasePage:
     query = select(Case)
     if not viewer.is_staff:
         # A mediator asked for a conflict check is not a participant yet, but must find the case to answer.
-        query = query.where(
-            or_(Case.id.in_(select(Participant.case_id).where(Participant.person_id == viewer.id)), Case.candidate_mediator_id == viewer.id)
-        )
+        query = query.where(or_(Case.id.in_(select(Participant.case_id).where(Participant.person_id == viewer.id)), Case.candidate_mediator_id == viewer.id))
     total = (await db.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     pages = max(1, math.ceil(total / MY_CASES_PAGE_SIZE))
     page = min(max(1, page), pages)
@@ -78,7 +76,9 @@ async def case_home(db: AsyncSession, access: CaseAccess) -> CaseHome:
     case = access.case
     state = await case_state(db, case)
     steps = next_steps(state, access.viewer.id, access.is_staff, access.represented_party_ids, {p.role for p in access.roles})
-    events = list((await db.execute(select(CalendarEvent).where(CalendarEvent.case_id == case.id).order_by(CalendarEvent.starts_at, CalendarEvent.id))).scalars())
+    events = list(
+        (await db.execute(select(CalendarEvent).where(CalendarEvent.case_id == case.id).order_by(CalendarEvent.starts_at, CalendarEvent.id))).scalars()
+    )
     return CaseHome(
         case=case,
         title=(await case_titles(db, [case.id]))[case.id],
@@ -107,10 +107,7 @@ def _message_out(message: Message, access: CaseAccess) -> MessageOut:
 async def case_messages(db: AsyncSession, access: CaseAccess) -> list[MessageOut]:
     """Newest first; every participant of the case sees them all."""
     query = (
-        select(Message)
-        .where(Message.case_id == access.case.id)
-        .options(selectinload(Message.author))
-        .order_by(Message.created_at.desc(), Message.id.desc())
+        select(Message).where(Message.case_id == access.case.id).options(selectinload(Message.author)).order_by(Message.created_at.desc(), Message.id.desc())
     )
     return [_message_out(m, access) for m in (await db.execute(query)).scalars()]
 
@@ -163,18 +160,22 @@ async def intake_details(db: AsyncSession, access: CaseAccess) -> IntakeOut:
 async def case_users(db: AsyncSession, access: CaseAccess) -> list[CaseUserOut]:
     """Everyone on the case, with contact details unless a person asked for them to be hidden (staff see them)."""
     rows = (
-        await db.execute(
-            select(Participant)
-            .where(Participant.case_id == access.case.id)
-            .options(selectinload(Participant.person), selectinload(Participant.represents))
-            .order_by(Participant.id)
+        (
+            await db.execute(
+                select(Participant)
+                .where(Participant.case_id == access.case.id)
+                .options(selectinload(Participant.person), selectinload(Participant.represents))
+                .order_by(Participant.id)
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     party_sides = {p.person_id: p.side for p in rows if p.role == "party"}
     users = []
     for p in rows:
         # A representative stands on the side of the party they act for.
-        side = p.side if p.role == "party" else party_sides.get(p.represents_id) if p.role == "representative" else None
+        side = p.side if p.role == "party" else party_sides.get(p.represents_id) if p.role == "representative" and p.represents_id else None
         shown = not p.person.contact_hidden or access.is_staff or p.person_id == access.viewer.id
         users.append(
             CaseUserOut(

@@ -34,7 +34,11 @@ async def state_after(db: AsyncSession, case: Case, answer: object) -> CaseState
 
 async def _from_mirror(db: AsyncSession, case: Case) -> CaseState:
     rows = (await db.execute(select(Participant).where(Participant.case_id == case.id).order_by(Participant.id))).scalars().all()
-    parties = {p.person_id: PartyProgress(person_id=p.person_id, side=p.side or "initiating", representative_ids=[], submitted=False) for p in rows if p.role == "party"}
+    parties = {
+        p.person_id: PartyProgress(person_id=p.person_id, side=p.side or "initiating", representative_ids=[], submitted=False)
+        for p in rows
+        if p.role == "party"
+    }
     for p in rows:
         if p.role == "representative" and p.represents_id in parties:
             parties[p.represents_id].representative_ids.append(p.person_id)

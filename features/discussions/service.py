@@ -205,16 +205,11 @@ def _message_out(case_id: int, message: RoomMessage, author_name: str, document:
 async def room_messages(db: AsyncSession, access: CaseAccess, room_id: int) -> list[RoomMessageOut]:
     """A room's messages, oldest first as a chat reads, for someone who may see the room."""
     room = await _visible_row(db, access, room_id)
-    query = (
-        select(RoomMessage)
-        .where(RoomMessage.room_id == room.id)
-        .options(selectinload(RoomMessage.author))
-        .order_by(RoomMessage.created_at, RoomMessage.id)
-    )
+    query = select(RoomMessage).where(RoomMessage.room_id == room.id).options(selectinload(RoomMessage.author)).order_by(RoomMessage.created_at, RoomMessage.id)
     messages = list((await db.execute(query)).scalars())
     doc_ids = [m.document_id for m in messages if m.document_id]
     documents = {d.id: d for d in (await db.execute(select(Document).where(Document.id.in_(doc_ids or [-1])))).scalars()}
-    return [_message_out(access.case.id, m, m.author.full_name, documents.get(m.document_id)) for m in messages]
+    return [_message_out(access.case.id, m, m.author.full_name, documents.get(m.document_id) if m.document_id else None) for m in messages]
 
 
 async def post_message(

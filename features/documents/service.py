@@ -122,10 +122,7 @@ def sanitise_file_name(raw: str | None) -> str:
     name = name.lstrip(". ").rstrip(" ")
     if len(name) > FILE_NAME_MAX:
         stem, dot, ext = name.rpartition(".")
-        if dot and 0 < len(ext) <= 10:
-            name = stem[: FILE_NAME_MAX - len(ext) - 1] + "." + ext
-        else:
-            name = name[:FILE_NAME_MAX]
+        name = stem[: FILE_NAME_MAX - len(ext) - 1] + "." + ext if dot and 0 < len(ext) <= 10 else name[:FILE_NAME_MAX]
     return name
 
 
@@ -335,11 +332,7 @@ async def list_documents(db: AsyncSession, access: CaseAccess, category: str = "
 
 
 async def _visible_row(db: AsyncSession, access: CaseAccess, document_id: int) -> Document:
-    query = (
-        select(Document)
-        .where(Document.id == document_id, Document.case_id == access.case.id, _visible_to(access))
-        .options(selectinload(Document.uploader))
-    )
+    query = select(Document).where(Document.id == document_id, Document.case_id == access.case.id, _visible_to(access)).options(selectinload(Document.uploader))
     document = (await db.execute(query)).scalar_one_or_none()
     if document is None:
         raise NotFound(NO_SUCH_DOCUMENT)

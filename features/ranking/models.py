@@ -27,7 +27,7 @@ class Ballot(BaseModel):
         """The no-JavaScript form: each mediator's select, with ranks that must run 1..n without gaps or repeats."""
         party = str(form.get("party_id", "")).strip()
         party_id = int(party) if party.isdigit() and is_id(int(party)) else None
-        stray = [k for k in form.keys() if k.startswith("choice_") and not (k[7:].isdigit() and int(k[7:]) in panel)]
+        stray = [k for k in form if k.startswith("choice_") and not (k[7:].isdigit() and int(k[7:]) in panel)]
         if stray:
             raise Invalid(PANEL_CHANGED, {"ranked": PANEL_CHANGED})
         by_rank: dict[int, list[int]] = {}

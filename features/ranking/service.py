@@ -91,9 +91,7 @@ def acting_party(access: CaseAccess, requested: int | None) -> int:
 async def mediator_cards(db: AsyncSession, ids: list[int]) -> list[MediatorOut]:
     """Cards in the order of `ids` (the panel's order); a person missing from the directory still shows by name."""
     rows = (
-        await db.execute(
-            select(Person, MediatorProfile).outerjoin(MediatorProfile, MediatorProfile.person_id == Person.id).where(Person.id.in_(ids or [-1]))
-        )
+        await db.execute(select(Person, MediatorProfile).outerjoin(MediatorProfile, MediatorProfile.person_id == Person.id).where(Person.id.in_(ids or [-1])))
     ).all()
     found = {person.id: _card(person, profile) for person, profile in rows}
     return [found.get(i) or MediatorOut(id=i, full_name=f"Mediator #{i}") for i in ids]
@@ -151,7 +149,7 @@ def choices_from_ballot(panel: list[int], ballot: BallotView | None) -> dict[int
     if ballot is None:
         return {m: str(n) for n, m in enumerate(panel, start=1)}
     choices = {m: str(n) for n, m in enumerate(ballot.ranked, start=1)}
-    choices.update({m: ELIMINATE for m in ballot.eliminated})
+    choices.update(dict.fromkeys(ballot.eliminated, ELIMINATE))
     return {m: choices.get(m, "") for m in panel}
 
 

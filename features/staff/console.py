@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -71,7 +71,7 @@ def _case_query(stage: str, q: str) -> Select:
             .join(Person, Person.id == Participant.person_id)
             .where(Participant.role == "party", func.lower(Person.full_name).like(pattern))
         )
-        conditions = [func.lower(Case.property_address).like(pattern), Case.id.in_(party_match)]
+        conditions: list[ColumnElement[bool]] = [func.lower(Case.property_address).like(pattern), Case.id.in_(party_match)]
         digits = q.removeprefix("#")
         if digits.isdigit() and is_id(int(digits)):
             conditions.append(Case.id == int(digits))
@@ -180,7 +180,9 @@ async def _people(db: AsyncSession, ids: set[int | None]) -> dict[int, Person]:
 
 async def participants_of(db: AsyncSession, case_id: int) -> list[ParticipantRow]:
     rows = (await db.execute(select(Participant).where(Participant.case_id == case_id).order_by(Participant.id))).scalars().all()
-    people = await _people(db, {p.person_id for p in rows} | {p.represents_id for p in rows if p.represents_id})
+    wanted: set[int | None] = {p.person_id for p in rows}
+    wanted |= {p.represents_id for p in rows}
+    people = await _people(db, wanted)
     return [
         ParticipantRow(
             id=p.id,
@@ -203,9 +205,7 @@ async def case_detail(ctx: AppContext, db: AsyncSession, case_id: int) -> CaseDe
     case = await get_case(db, case_id)
     state = await case_state(db, case)
     ballots = await current_ballots(db, state)
-    audit = (
-        await db.execute(select(BallotRecord).where(BallotRecord.case_id == case_id).order_by(BallotRecord.submitted_at, BallotRecord.id))
-    ).scalars().all()
+    audit = (await db.execute(select(BallotRecord).where(BallotRecord.case_id == case_id).order_by(BallotRecord.submitted_at, BallotRecord.id))).scalars().all()
 
     ids: set[int | None] = {case.filed_by_id, state.candidate_mediator_id, state.mediator_id, *state.panel, *state.tried_mediator_ids}
     ids |= {p.person_id for p in state.parties} | {r for p in state.parties for r in p.representative_ids}

@@ -57,18 +57,14 @@ async def _add(ctx: AppContext, db: AsyncSession, case_id: int, new: NewParticip
     await get_case(db, case_id)
     if new.role == "representative":
         party = (
-            await db.execute(
-                select(Participant).where(Participant.case_id == case_id, Participant.person_id == new.represents_id, Participant.role == "party")
-            )
+            await db.execute(select(Participant).where(Participant.case_id == case_id, Participant.person_id == new.represents_id, Participant.role == "party"))
         ).scalar_one_or_none()
         if party is None:
             raise _refused("represents_id", "A representative must act for one of this case's parties.")
 
     existing = (await db.execute(select(Person).where(Person.email == new.email))).scalar_one_or_none()
     if existing is not None:
-        roles = (
-            await db.execute(select(Participant.role).where(Participant.case_id == case_id, Participant.person_id == existing.id))
-        ).scalars().all()
+        roles = (await db.execute(select(Participant.role).where(Participant.case_id == case_id, Participant.person_id == existing.id))).scalars().all()
         if roles:
             names = ", ".join(ROLE_NAMES.get(r, r).lower() for r in roles)
             raise _refused("email", f"{existing.full_name} already takes part in this case ({names}); remove them first to change their role.")

@@ -135,9 +135,11 @@ class Site:
         page.on("pageerror", lambda error: self.script_problems.append(f"{who}: {page.url}: {error}"))
         page.on(
             "console",
-            lambda message: self.script_problems.append(f"{who}: {page.url}: {message.text}")
-            if message.type == "error" and "Content Security Policy" in message.text
-            else None,
+            lambda message: (
+                self.script_problems.append(f"{who}: {page.url}: {message.text}")
+                if message.type == "error" and "Content Security Policy" in message.text
+                else None
+            ),
         )
         return page
 
@@ -162,8 +164,7 @@ class Site:
         assert result["passes"], f"axe-core checked nothing on {page.url}"
         (self.artifacts / f"axe-{name}.json").write_text(json.dumps(result["violations"], indent=2))
         findings = [
-            AxeFinding(name, v["id"], v.get("impact") or "", v["help"], [" ".join(map(str, n["target"])) for n in v["nodes"]])
-            for v in result["violations"]
+            AxeFinding(name, v["id"], v.get("impact") or "", v["help"], [" ".join(map(str, n["target"])) for n in v["nodes"]]) for v in result["violations"]
         ]
         self.audited[name] = findings
         return [f for f in findings if f.impact in BLOCKING_IMPACTS]

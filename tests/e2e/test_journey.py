@@ -12,6 +12,7 @@ the accessibility and script-error report, runs whatever happened and reports th
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -212,7 +213,10 @@ def test_new_party_activates_from_the_email_and_ranks_by_dragging(site: Site, jo
 
     # A tall screen, so both lists fit in the viewport the mouse moves in.
     jordan.set_viewport_size({"width": 1280, "height": 1800})
-    card = lambda name: jordan.locator(f'#ranking-form .mediator-card[data-name="{name}"]')
+
+    def card(name):
+        return jordan.locator(f'#ranking-form .mediator-card[data-name="{name}"]')
+
     drag(jordan, card(third), card(first), to_top=True)
     expect_cards(jordan, "ranked-list", [third, first, second])
     drag(jordan, card(second), jordan.locator("#eliminated-list"), to_top=False)
@@ -357,7 +361,7 @@ def test_a_document_shared_with_one_party_reaches_only_that_party(site: Site, jo
     download = event.value
     assert download.suggested_filename == "roof-inspection.pdf"
     assert download.failure() is None
-    assert open(download.path(), "rb").read() == PDF
+    assert Path(download.path()).read_bytes() == PDF
     href = link.get_attribute("href")
 
     katy.goto(f"{journey.home}/documents")

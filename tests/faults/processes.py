@@ -61,12 +61,18 @@ class DevServer:
     def start(self) -> None:
         assert self.process is None or self.process.poll() is not None, "the server is already running"
         argv = [
-            venv_binary("temporal"), "server", "start-dev",
-            "--db-filename", str(self.db_file),
+            venv_binary("temporal"),
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(self.db_file),
             "--headless",
-            "--ip", "127.0.0.1",
-            "--port", str(self.port),
-            "--log-level", "error",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "error",
         ]
         with self.log_path.open("a") as log:
             self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -111,9 +117,7 @@ class WorkerProcess:
     def __init__(self, env: dict[str, str], log_path: Path, cwd: Path):
         self.log_path = log_path
         self.log = log_path.open("a")
-        self.process = subprocess.Popen(
-            [venv_binary("mediation-worker")], env=env, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        self.process = subprocess.Popen([venv_binary("mediation-worker")], env=env, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
 
     @property
     def pid(self) -> int:

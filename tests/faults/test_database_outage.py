@@ -20,7 +20,6 @@ from temporalio.service import RPCError
 from core.db.migrate import upgrade_database
 from core.db.models import Case, Participant, Person
 from core.db.session import create_engine, session_factory
-
 from tests.faults.processes import count, wait_until
 from tests.web_support import PASSWORD, WebApp
 

@@ -9,9 +9,9 @@ import re
 import pytest
 from sqlalchemy import select, update
 
-from features.accounts.security import hash_password
 from core.db.models import BallotRecord, Person
 from core.db.session import transaction
+from features.accounts.security import hash_password
 from tests.faults.processes import wait_until
 from tests.support import emails, make_case, make_center, status, wait_for_stage
 from tests.web_support import PASSWORD, WebApp

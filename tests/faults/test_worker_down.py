@@ -37,7 +37,9 @@ async def _case_in_ranking(sessions, client, settings):
     async with sessions() as session:
         await session.execute(update(Person).values(password_hash=hash_password(PASSWORD)))
         await session.commit()
-    await handle(client, settings, case_id).execute_update(CaseWorkflow.review_intake, IntakeDecision(accept=True, actor_id=center.staff.id, panel=[m1, m2, m3]))
+    await handle(client, settings, case_id).execute_update(
+        CaseWorkflow.review_intake, IntakeDecision(accept=True, actor_id=center.staff.id, panel=[m1, m2, m3])
+    )
     return case_id, people, (m1, m2, m3)
 
 
@@ -83,8 +85,10 @@ async def test_pages_answer_and_actions_pause_while_the_worker_is_frozen(dev_cli
 
                 refused, took = await _timed(taylor.api("PUT", f"/api/v1/cases/{case_id}/ranking", {"ranked": [m2, m1, m3]}))
                 assert refused.status_code == 503 and refused.json()["detail"] == PAUSED and took < 1.0
-                form = await taylor.post(f"/cases/{case_id}/ranking", {"party_id": str(people["Taylor Swift"]), "choice_" + str(m1): "1",
-                                                                        "choice_" + str(m2): "2", "choice_" + str(m3): "3"})
+                form = await taylor.post(
+                    f"/cases/{case_id}/ranking",
+                    {"party_id": str(people["Taylor Swift"]), "choice_" + str(m1): "1", "choice_" + str(m2): "2", "choice_" + str(m3): "3"},
+                )
                 assert form.status_code == 503 and "Changes are paused" in form.text
             finally:
                 os.kill(worker.pid, signal.SIGCONT)
@@ -101,9 +105,7 @@ async def test_pages_answer_and_actions_pause_while_the_worker_is_frozen(dev_cli
     async with sessions() as session:
         ballots = (await session.execute(select(BallotRecord).where(BallotRecord.case_id == case_id))).scalars().all()
         # Katy's before the freeze and Taylor's after it; the refused attempts left nothing behind.
-        assert sorted((b.party_id, tuple(b.ranked)) for b in ballots) == sorted(
-            [(people["Katy Perry"], (m1, m2, m3)), (people["Taylor Swift"], (m2, m1, m3))]
-        )
+        assert sorted((b.party_id, tuple(b.ranked)) for b in ballots) == sorted([(people["Katy Perry"], (m1, m2, m3)), (people["Taylor Swift"], (m2, m1, m3))])
 
 
 async def test_an_action_the_frozen_worker_never_answered_is_applied_once_when_it_is_back(dev_client, settings, sessions, start_worker, cleanup_cases):

@@ -57,14 +57,14 @@ async def test_fifty_users_lose_nothing():
                     elif action == "rank":
                         order = rng.choice(orders)
                         eliminated = [m for m in scene.panel if m not in order]
-                        response = await user.request(
-                            "rank", "PUT", f"/api/v1/cases/{case.case_id}/ranking", json={"ranked": order, "eliminated": eliminated}
-                        )
+                        response = await user.request("rank", "PUT", f"/api/v1/cases/{case.case_id}/ranking", json={"ranked": order, "eliminated": eliminated})
                         if not response.json()["unchanged"]:
                             changed_ballots[case.case_id] += 1
                         last_order[case.case_id] = order
                     elif action == "message":
-                        await user.request("message", "POST", f"/api/v1/cases/{case.case_id}/messages", expect=(200, 201), json={"body": f"note {posted[case.case_id]}"})
+                        await user.request(
+                            "message", "POST", f"/api/v1/cases/{case.case_id}/messages", expect=(200, 201), json={"body": f"note {posted[case.case_id]}"}
+                        )
                         posted[case.case_id] += 1
                     elif action == "documents":
                         await user.request("documents", "GET", f"/api/v1/cases/{case.case_id}/documents")
@@ -74,7 +74,7 @@ async def test_fifty_users_lose_nothing():
                     errors.append(str(error))
                 await asyncio.sleep(rng.uniform(0.5 * THINK_SECONDS, 1.5 * THINK_SECONDS))
 
-        await asyncio.gather(*(life(u, c, random.Random(n)) for n, (u, c) in enumerate(zip(users, cases))))
+        await asyncio.gather(*(life(u, c, random.Random(n)) for n, (u, c) in enumerate(zip(users, cases, strict=False))))
         await asyncio.gather(*(u.close() for u in users))
 
         report = timings.report()
@@ -89,9 +89,7 @@ async def test_fifty_users_lose_nothing():
             assert messages.get(case.case_id, 0) == posted[case.case_id], f"case {case.case_id}: messages lost or doubled"
             assert ballots.get(case.case_id, 0) == changed_ballots[case.case_id], f"case {case.case_id}: ballots lost or doubled"
             if case.case_id in last_order:
-                ballot = await stack.client.get_workflow_handle(stack.settings.workflow_id(case.case_id)).query(
-                    CaseWorkflow.ballot_of, case.initiating.id
-                )
+                ballot = await stack.client.get_workflow_handle(stack.settings.workflow_id(case.case_id)).query(CaseWorkflow.ballot_of, case.initiating.id)
                 assert ballot.ranked == last_order[case.case_id], f"case {case.case_id}: the workflow holds another ballot"
     finally:
         await scene.close()

@@ -17,8 +17,8 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 from schemathesis import GenerationMode
 
 from tests.security.world import PARTY, STAFF, World, build_world
@@ -75,8 +75,34 @@ async def test_json_api_never_answers_with_a_server_error(web, hypothesis_home):
             except Exception:  # the ASGI transport re-raises what the app did not handle: that is the 500
                 return None, traceback.format_exc()
 
+        sent = 0
+
+        def probe_all(operation, role: str, cases) -> None:
+            """Generate requests for one operation as one role, and note every server error."""
+            browser = browsers[role]
+
+            @given(case=cases)
+            @settings(
+                max_examples=EXAMPLES_PER_OPERATION,
+                deadline=None,
+                database=None,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
+            def probe(case):
+                nonlocal sent
+                sent += 1
+                response, crash = asyncio.run_coroutine_threadsafe(deliver(browser, case), loop).result(timeout=60)
+                if response is None or response.status_code >= 500:
+                    failures.append(
+                        f"{operation.method.upper()} {operation.path} as {role}: "
+                        + (crash or f"{response.status_code} {response.text[:500]}")
+                        + f"\n    reproduce: {case.as_curl_command(base_url='http://testserver')}"
+                    )
+
+            probe()
+
         def fuzz() -> int:
-            sent = 0
             for result in schema.get_all_operations():
                 operation = result.ok()
                 if (operation.method.upper(), operation.path) in SKIPPED:
@@ -84,37 +110,16 @@ async def test_json_api_never_answers_with_a_server_error(web, hypothesis_home):
                 names = re.findall(r"{(\w+)}", operation.path)
                 real = {name: ids[name] for name in names if name in ids}
                 for role in (PARTY, STAFF):
-                    browser = browsers[role]
                     cases = st.one_of(
                         operation.as_strategy(path_parameters=real),
                         operation.as_strategy(),
                         operation.as_strategy(generation_mode=GenerationMode.NEGATIVE, path_parameters=real),
                     )
-
-                    @given(case=cases)
-                    @settings(
-                        max_examples=EXAMPLES_PER_OPERATION,
-                        deadline=None,
-                        database=None,
-                        phases=[Phase.explicit, Phase.generate],
-                        suppress_health_check=list(HealthCheck),
-                    )
-                    def probe(case):
-                        nonlocal sent
-                        sent += 1
-                        response, crash = asyncio.run_coroutine_threadsafe(deliver(browser, case), loop).result(timeout=60)
-                        if response is None or response.status_code >= 500:
-                            failures.append(
-                                f"{operation.method.upper()} {operation.path} as {role}: "
-                                + (crash or f"{response.status_code} {response.text[:500]}")
-                                + f"\n    reproduce: {case.as_curl_command(base_url='http://testserver')}"
-                            )
-
-                    probe()
+                    probe_all(operation, role, cases)
             return sent
 
         started = time.monotonic()
-        sent = await asyncio.to_thread(fuzz)
+        await asyncio.to_thread(fuzz)
         print(f"schemathesis: {sent} requests in {time.monotonic() - started:.1f}s")
     assert sent > 0
     assert not failures, f"{len(failures)} server errors:\n" + "\n\n".join(failures)

@@ -128,7 +128,7 @@ async def test_no_form_on_any_page_accepts_unreadable_text(web):
                         for i, (n, v, _t) in enumerate(form["fields"]):
                             fields.setdefault(n, []).append((v or "") + (f"a{NUL}b" if i == index else ""))
                         if form["multipart"]:
-                            files = {f: ("", b"", "application/octet-stream") for f in form["files"]} or {"_": ("", b"", "text/plain")}
+                            files = dict.fromkeys(form["files"], ("", b"", "application/octet-stream")) or {"_": ("", b"", "text/plain")}
                             response = await browser.http.post(action, data=fields, files=files)
                         else:
                             response = await browser.http.post(action, data=fields)
@@ -257,9 +257,9 @@ async def test_bytes_that_are_not_utf8_are_refused_with_the_field_named(web):
         multipart = await katy.http.post(
             f"/api/v1/cases/{world.case_id}/documents",
             content=(
-                b"--XX\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nBrief \xe9\r\n"
-                b"--XX\r\nContent-Disposition: form-data; name=\"category\"\r\n\r\nOthers\r\n"
-                b"--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\xff\r\n"
+                b'--XX\r\nContent-Disposition: form-data; name="title"\r\n\r\nBrief \xe9\r\n'
+                b'--XX\r\nContent-Disposition: form-data; name="category"\r\n\r\nOthers\r\n'
+                b'--XX\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\xff\r\n'
                 b"--XX--\r\n"
             ),
             headers={"Content-Type": "multipart/form-data; boundary=XX", "X-CSRF-Token": katy.csrf},
@@ -337,8 +337,12 @@ async def test_an_email_address_with_markup_is_refused_everywhere_people_are_add
         filed = await katy.api(
             "POST",
             "/api/v1/cases",
-            {"property_address": "1 Main Street, Fresno", "dispute_bases": ["Deposit dispute"], "dispute_value": "Up to $12,500",
-             "others": [{"full_name": "Eve", "email": hostile}]},
+            {
+                "property_address": "1 Main Street, Fresno",
+                "dispute_bases": ["Deposit dispute"],
+                "dispute_value": "Up to $12,500",
+                "others": [{"full_name": "Eve", "email": hostile}],
+            },
         )
         assert filed.status_code == 422
         profile = await katy.api("PUT", "/api/v1/profile", {"email": hostile})

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from features.accounts.security import SESSION_COOKIE
 from core.db.models import LoginFailure, PasswordToken, utcnow
 from core.db.session import transaction
+from features.accounts.security import SESSION_COOKIE
 from tests.security.world import MEDIATOR, PARTY, STAFF, api_routes, build_world, fill_path
 from tests.support import eventually
 from tests.web_support import PASSWORD, link_in
@@ -21,13 +21,29 @@ PRE_SIGN_IN_JSON = {("POST", "/api/v1/session"), ("POST", "/api/v1/password-rese
 async def test_every_state_changing_route_refuses_a_missing_or_foreign_csrf_token(web):
     world = await build_world(web)
     values = {
-        "case_id": world.case_id, "person_id": world.person(MEDIATOR).id, "room_id": world.joint_room_id,
-        "document_id": world.shared_document_id, "event_id": world.event_id, "email_id": world.email_id,
-        "message_id": world.message_id, "participant_id": 1, "token": "no-such-link",
+        "case_id": world.case_id,
+        "person_id": world.person(MEDIATOR).id,
+        "room_id": world.joint_room_id,
+        "document_id": world.shared_document_id,
+        "event_id": world.event_id,
+        "email_id": world.email_id,
+        "message_id": world.message_id,
+        "participant_id": 1,
+        "token": "no-such-link",
     }
     # Everything a forger would like to happen, sent as staff (who may do the most) with real ids.
-    tempting = {"reason": "Forged", "accept": "true", "amount": "3", "body": "Forged message", "title": "Forged", "name": "Forged",
-                "email": "forged@example.com", "password": PASSWORD, "outcome": "settled", "accept": True, "ranked": []}
+    tempting = {
+        "reason": "Forged",
+        "amount": "3",
+        "body": "Forged message",
+        "title": "Forged",
+        "name": "Forged",
+        "email": "forged@example.com",
+        "password": PASSWORD,
+        "outcome": "settled",
+        "accept": True,
+        "ranked": [],
+    }
     problems = []
     async with web.browser() as staff, web.browser() as party:
         await world.sign_in(staff, STAFF)
@@ -44,11 +60,11 @@ async def test_every_state_changing_route_refuses_a_missing_or_foreign_csrf_toke
                         problems.append(f"{method} {path} as {content_type}: {response.status_code}")
                 continue
             attempts = {
-                "no token (form)": dict(data=tempting),
-                "no token (JSON)": dict(json=tempting),
-                "forged token (form)": dict(data={**tempting, "csrf_token": "forged"}),
-                "another session's token (header)": dict(json=tempting, headers={"X-CSRF-Token": foreign}),
-                "another session's token (form)": dict(data={**tempting, "csrf_token": foreign}),
+                "no token (form)": {"data": tempting},
+                "no token (JSON)": {"json": tempting},
+                "forged token (form)": {"data": {**tempting, "csrf_token": "forged"}},
+                "another session's token (header)": {"json": tempting, "headers": {"X-CSRF-Token": foreign}},
+                "another session's token (form)": {"data": {**tempting, "csrf_token": foreign}},
             }
             for name, kwargs in attempts.items():
                 response = await staff.http.request(method, url, **kwargs)

@@ -2,17 +2,17 @@
 .docx, names that climb out of the folder or forge headers, and active content that must only ever be
 downloaded, never rendered by this site's origin."""
 
-import pytest
 import io
 import re
 import time
 import zipfile
 
+import pytest
 from sqlalchemy import func, select
 
 from core.db.models import Document
 from core.db.session import transaction
-from features.cases.roster import PartyContact, NewCase, file_case
+from features.cases.roster import NewCase, PartyContact, file_case
 
 # Hostile input must meet PostgreSQL too, which refuses what SQLite quietly stores.
 pytestmark = pytest.mark.both_databases
@@ -28,10 +28,16 @@ async def filed_case(web) -> int:
     await web.person("taylor@example.com", "Taylor Swift")
     async with transaction(web.sessions) as session:
         case = await file_case(
-            session, web.client, web.settings,
+            session,
+            web.client,
+            web.settings,
             NewCase(
-                property_address="1 Upload Lane, Los Angeles, CA 90001", dispute_bases=["Deposit dispute"], dispute_value="$75,001 and over",
-                description="Uploads.", filer_id=katy.id, parties=[PartyContact("Taylor Swift", "taylor@example.com", "responding")],
+                property_address="1 Upload Lane, Los Angeles, CA 90001",
+                dispute_bases=["Deposit dispute"],
+                dispute_value="$75,001 and over",
+                description="Uploads.",
+                filer_id=katy.id,
+                parties=[PartyContact("Taylor Swift", "taylor@example.com", "responding")],
             ),
         )
         return case.id
@@ -84,16 +90,19 @@ async def test_oversized_uploads_are_refused_before_or_while_reading_and_nothing
         boundary = "hostileboundary"
 
         async def chunked():
-            yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"category\"\r\n\r\nOthers\r\n"
-                   f"--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nStreamed\r\n"
-                   f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"streamed.pdf\"\r\n"
-                   "Content-Type: application/pdf\r\n\r\n").encode() + PDF
+            yield (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="category"\r\n\r\nOthers\r\n'
+                f'--{boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nStreamed\r\n'
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="streamed.pdf"\r\n'
+                "Content-Type: application/pdf\r\n\r\n"
+            ).encode() + PDF
             for _ in range(limit // (1 << 20) + 2):
                 yield b"0" * (1 << 20)
             yield f"\r\n--{boundary}--\r\n".encode()
 
         streamed = await katy.http.post(
-            f"/api/v1/cases/{case_id}/documents", content=chunked(),
+            f"/api/v1/cases/{case_id}/documents",
+            content=chunked(),
             headers={"Content-Type": f"multipart/form-data; boundary={boundary}", "X-CSRF-Token": katy.csrf},
         )
         assert "content-length" not in {k.lower() for k in streamed.request.headers}
@@ -183,7 +192,11 @@ async def test_hostile_file_names_never_reach_the_file_system_or_the_headers(web
     stored_files = sorted(p.name for p in uploads_dir(web).iterdir())
     assert len(stored_files) == len(names) and all(STORED_NAME.match(n) for n in stored_files), stored_files
     # Nothing was written anywhere else under the data folder.
-    others = [p for p in web.settings.data_dir.rglob("*") if p.is_file() and p.parent != uploads_dir(web) and p.suffix not in (".db", ".db-journal", ".db-wal", ".db-shm")]
+    others = [
+        p
+        for p in web.settings.data_dir.rglob("*")
+        if p.is_file() and p.parent != uploads_dir(web) and p.suffix not in (".db", ".db-journal", ".db-wal", ".db-shm")
+    ]
     assert others == [], others
 
 

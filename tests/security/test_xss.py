@@ -6,14 +6,14 @@ somewhere, escaped, rather than passing because no page displayed it. The pages 
 inline scripts, inline styles and event-handler attributes that the Content-Security-Policy would block.
 """
 
-import pytest
 import re
 
+import pytest
 from sqlalchemy import select, update
 
-from features.accounts.security import hash_password
 from core.db.models import Case, DiscussionRoom, Email, Person
 from core.db.session import transaction
+from features.accounts.security import hash_password
 from features.cases.models import DISPUTE_VALUES
 from tests.support import eventually, handle, make_center, status, wait_for_stage
 from tests.web_support import PASSWORD
@@ -39,9 +39,30 @@ def escaped(label: str) -> str:
 
 
 FIELDS = [
-    "Profile name", "Organization", "Street", "City", "Confidential", "Mediator name", "Bio", "Expertise", "Fee",
-    "Address", "Description", "Other party", "Decline", "Message", "Doc title", "Doc description",
-    "Event", "Location", "Notes", "Room", "Joint", "Caucus", "Withdrawal", "Closing",
+    "Profile name",
+    "Organization",
+    "Street",
+    "City",
+    "Confidential",
+    "Mediator name",
+    "Bio",
+    "Expertise",
+    "Fee",
+    "Address",
+    "Description",
+    "Other party",
+    "Decline",
+    "Message",
+    "Doc title",
+    "Doc description",
+    "Event",
+    "Location",
+    "Notes",
+    "Room",
+    "Joint",
+    "Caucus",
+    "Withdrawal",
+    "Closing",
 ]
 
 
@@ -93,23 +114,62 @@ async def test_every_written_field_is_shown_escaped_on_every_page(web):
         await staff.login("staff@car.org")
         await k.login("katy@example.com")
 
-        await form(staff, f"/staff/mediators/{m2}", f"/staff/mediators/{m2}", {
-            "name": payload("Mediator name"), "email": "mediator2@example.com", "bio": payload("Bio"), "expertise": payload("Expertise"),
-            "region": "Los Angeles", "languages": "English", "fee": payload("Fee"), "in_directory": "on",
-        })
-        await form(k, "/profile", "/profile", {
-            "email": "katy@example.com", "full_name": payload("Profile name"), "organization": payload("Organization"),
-            "address1": payload("Street"), "city": payload("City"), "state": "CA", "zip": "90001", "phone": "",
-        })
-        await form(staff, f"/staff/people/{katy.id}", f"/staff/people/{katy.id}", {
-            "email": "katy@example.com", "full_name": payload("Profile name"), "organization": payload("Organization"),
-            "address1": payload("Street"), "city": payload("City"), "state": "CA", "zip": "90001", "phone": "",
-            "user_type": "Party", "confidential_notes": payload("Confidential"),
-        })
+        await form(
+            staff,
+            f"/staff/mediators/{m2}",
+            f"/staff/mediators/{m2}",
+            {
+                "name": payload("Mediator name"),
+                "email": "mediator2@example.com",
+                "bio": payload("Bio"),
+                "expertise": payload("Expertise"),
+                "region": "Los Angeles",
+                "languages": "English",
+                "fee": payload("Fee"),
+                "in_directory": "on",
+            },
+        )
+        await form(
+            k,
+            "/profile",
+            "/profile",
+            {
+                "email": "katy@example.com",
+                "full_name": payload("Profile name"),
+                "organization": payload("Organization"),
+                "address1": payload("Street"),
+                "city": payload("City"),
+                "state": "CA",
+                "zip": "90001",
+                "phone": "",
+            },
+        )
+        await form(
+            staff,
+            f"/staff/people/{katy.id}",
+            f"/staff/people/{katy.id}",
+            {
+                "email": "katy@example.com",
+                "full_name": payload("Profile name"),
+                "organization": payload("Organization"),
+                "address1": payload("Street"),
+                "city": payload("City"),
+                "state": "CA",
+                "zip": "90001",
+                "phone": "",
+                "user_type": "Party",
+                "confidential_notes": payload("Confidential"),
+            },
+        )
         filing = {
-            "property_address": payload("Address"), "dispute_bases": ["Deposit dispute"], "dispute_value": DISPUTE_VALUES[0],
-            "description": payload("Description"), "filer_role": "party",
-            "others-0-full_name": payload("Other party"), "others-0-email": "taylor@example.com", "others-0-side": "responding",
+            "property_address": payload("Address"),
+            "dispute_bases": ["Deposit dispute"],
+            "dispute_value": DISPUTE_VALUES[0],
+            "description": payload("Description"),
+            "filer_role": "party",
+            "others-0-full_name": payload("Other party"),
+            "others-0-email": "taylor@example.com",
+            "others-0-side": "responding",
         }
         filed = await form(k, "/cases/new", "/cases/new", filing)
         case_id = int(filed.headers["location"].split("?")[0].rsplit("/", 1)[1])
@@ -170,18 +230,39 @@ async def test_every_written_field_is_shown_escaped_on_every_page(web):
 
         base = f"/cases/{case_id}"
         await form(k, base, f"{base}/messages", {"body": payload("Message")})
-        await form(k, f"{base}/documents", f"{base}/documents",
-                   {"category": "Contract", "title": payload("Doc title"), "description": payload("Doc description"), "share_with": [str(taylor_id)]},
-                   files={"file": ("evidence.pdf", PDF, "application/pdf")})
-        added = await form(mediator, f"{base}/calendar", f"{base}/calendar", {
-            "title": payload("Event"), "starts_at": "2031-05-01T10:00", "ends_at": "2031-05-01T11:00", "meeting_type": "Online",
-            "location": payload("Location"), "notes": payload("Notes"),
-        })
+        await form(
+            k,
+            f"{base}/documents",
+            f"{base}/documents",
+            {"category": "Contract", "title": payload("Doc title"), "description": payload("Doc description"), "share_with": [str(taylor_id)]},
+            files={"file": ("evidence.pdf", PDF, "application/pdf")},
+        )
+        added = await form(
+            mediator,
+            f"{base}/calendar",
+            f"{base}/calendar",
+            {
+                "title": payload("Event"),
+                "starts_at": "2031-05-01T10:00",
+                "ends_at": "2031-05-01T11:00",
+                "meeting_type": "Online",
+                "location": payload("Location"),
+                "notes": payload("Notes"),
+            },
+        )
         event_id = int(re.search(r"event-(\d+)", added.headers["location"]).group(1))
-        await form(mediator, f"{base}/calendar", f"{base}/calendar", {
-            "title": "Link check", "starts_at": "2031-05-02T10:00", "ends_at": "2031-05-02T11:00", "meeting_type": "Online",
-            "location": "javascript:alert(1)",
-        })
+        await form(
+            mediator,
+            f"{base}/calendar",
+            f"{base}/calendar",
+            {
+                "title": "Link check",
+                "starts_at": "2031-05-02T10:00",
+                "ends_at": "2031-05-02T11:00",
+                "meeting_type": "Online",
+                "location": "javascript:alert(1)",
+            },
+        )
         opened = await form(mediator, f"{base}/discussions", f"{base}/discussions/open", {})
         joint = int(opened.headers["location"].split("?")[0].rsplit("/", 1)[1])
         created = await form(mediator, f"{base}/discussions", f"{base}/discussions/rooms", {"name": payload("Room"), "member_ids": [str(katy.id)]})
@@ -220,14 +301,32 @@ async def outbox_ids(web, at_least: int):
     return ids if len(ids) >= at_least else None
 
 
-async def visit_everything(pages: Pages, viewers: dict, case_id: int, other_case_id: int, joint: int, caucus: int, event_id: int, mediator_id: int, katy_id: int):
+async def visit_everything(
+    pages: Pages, viewers: dict, case_id: int, other_case_id: int, joint: int, caucus: int, event_id: int, mediator_id: int, katy_id: int
+):
     base = f"/cases/{case_id}"
     urls = [
-        "/cases", base, f"{base}/intake", f"{base}/users", f"{base}/documents", f"{base}/discussions",
-        f"{base}/discussions/rooms/{joint}", f"{base}/discussions/rooms/{caucus}", f"{base}/calendar", f"{base}/calendar/{event_id}/edit",
-        f"{base}/mediator", f"/mediators/{mediator_id}", "/profile", f"/cases/{other_case_id}",
-        "/staff/cases", f"/staff/cases/{case_id}", f"/staff/cases/{other_case_id}", f"/staff/people/{katy_id}",
-        "/staff/mediators", f"/staff/mediators/{mediator_id}", "/staff/outbox",
+        "/cases",
+        base,
+        f"{base}/intake",
+        f"{base}/users",
+        f"{base}/documents",
+        f"{base}/discussions",
+        f"{base}/discussions/rooms/{joint}",
+        f"{base}/discussions/rooms/{caucus}",
+        f"{base}/calendar",
+        f"{base}/calendar/{event_id}/edit",
+        f"{base}/mediator",
+        f"/mediators/{mediator_id}",
+        "/profile",
+        f"/cases/{other_case_id}",
+        "/staff/cases",
+        f"/staff/cases/{case_id}",
+        f"/staff/cases/{other_case_id}",
+        f"/staff/people/{katy_id}",
+        "/staff/mediators",
+        f"/staff/mediators/{mediator_id}",
+        "/staff/outbox",
     ]
     for who, browser in viewers.items():
         for url in urls:

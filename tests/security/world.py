@@ -9,23 +9,23 @@ case A's panel but was not selected, so case A is none of their business.
 import re
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import count
 
+from fastapi.routing import APIRoute
 from sqlalchemy import select, update
 
-from features.accounts.security import hash_password
 from core.db.models import Case, Email, Participant, Person
 from core.db.session import transaction
-from fastapi.routing import APIRoute
+from features.accounts.security import hash_password
 from features.calendar.models import CalendarEventIn
 from features.calendar.service import save_event
+from features.cases.models import NewMessage
+from features.cases.service import post_message as post_case_message
 from features.discussions.models import NewCaucusRoom, NewRoomMessage
 from features.discussions.service import create_caucus_room, open_discussions, post_message
 from features.documents.models import NewDocument
 from features.documents.service import add_document
-from features.cases.models import NewMessage
-from features.cases.service import post_message as post_case_message
 from tests.support import eventually, handle, make_case, make_center, signed_in_access, wait_for_stage
 from tests.web_support import PASSWORD, Browser
 from workflows.case import CaseWorkflow
@@ -189,9 +189,11 @@ async def build_world(web) -> World:
         document_id = (await add_document(ctx, session, mediator, Upload("brief.pdf", PDF), brief)).id
         message = await post_case_message(session, await signed_in_access(session, case_id, katy), NewMessage(body="Looking forward to resolving this."))
         message_id = message.id
-        starts = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=10)
+        starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=10)
         event = await save_event(
-            ctx, session, mediator,
+            ctx,
+            session,
+            mediator,
             CalendarEventIn(title="Pre-mediation call", starts_at=starts, ends_at=starts + timedelta(hours=1), meeting_type="Phone"),
         )
         event_id = event.id

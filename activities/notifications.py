@@ -1,0 +1,202 @@
+"""The one notification pipeline: every email the platform sends (case events, discussion digests, calendar
+changes, account links) is one `Notification`, sent by the one activity below with the one retry policy, through
+the one ledger (`notifications/sender.py`, the `emails` table), so a retried attempt never sends twice.
+
+Each email is written for its recipient: their name, and whether they are a party, a representative, an interested
+person, the mediator or the center. Emails that carry a secret (a password link) are rendered where the secret is
+made and stored in the ledger first; the notification then only names the stored email, so no secret ever enters
+workflow history.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+from activities.types import ActivityOptions, Notification
+from core.case_facts import case_titles, room_member_ids
+from core.db.models import CalendarEvent, Case, DiscussionRoom, MediatorProfile, Participant, Person, RoomMessage
+from core.settings import Settings
+from core.time import as_utc
+from notifications.render import EmailRenderer
+from notifications.sender import Mailer, OutgoingEmail, PermanentEmailError
+
+# The one retry policy for email: SendGrid outages are retried for as long as they last, a refusal is final.
+EMAIL_DELIVERY: ActivityOptions = {
+    "start_to_close_timeout": timedelta(minutes=2),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=5), non_retryable_error_types=["PermanentEmailError"]),
+}
+
+
+@dataclass
+class Recipient:
+    # With the notification's key, this keys the email in the ledger: "12" for a person, "center" for the center.
+    suffix: str
+    name: str
+    email: str
+    # party, representative, interested, mediator, staff or center: what the email may say to them.
+    role: str
+
+
+async def send_or_fail(mailer: Mailer, emails: list[OutgoingEmail]) -> int:
+    """Send the emails; addresses SendGrid refused for good fail the activity without retries (the workflow logs it)."""
+    try:
+        return await mailer.send_all(emails)
+    except PermanentEmailError as error:
+        raise ApplicationError(str(error), type="PermanentEmailError", non_retryable=True) from error
+
+
+class NotificationActivities:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], mailer: Mailer, renderer: EmailRenderer, settings: Settings):
+        self._sessions = sessions
+        self._mailer = mailer
+        self._renderer = renderer
+        self._settings = settings
+
+    @activity.defn
+    async def send_notification(self, notification: Notification) -> int:
+        """Render and send one email per recipient; returns how many went out now (a retry skips what already did)."""
+        if notification.stored_key:
+            try:
+                return int(await self._mailer.deliver_stored(notification.stored_key))
+            except PermanentEmailError as error:
+                raise ApplicationError(str(error), type="PermanentEmailError", non_retryable=True) from error
+        async with self._sessions() as db:
+            if notification.template == "discussion_digest":
+                emails = await self._digest(db, notification)
+            else:
+                emails = await self._case_event(db, notification)
+        return await send_or_fail(self._mailer, emails)
+
+    # ---- a case event ---------------------------------------------------------------------------------
+
+    async def _case_event(self, db: AsyncSession, notification: Notification) -> list[OutgoingEmail]:
+        case = await db.get(Case, notification.case_id)
+        if case is None:
+            raise ApplicationError(f"Case {notification.case_id} is not in the database yet")
+        recipients = await self._recipients(db, case, notification)
+        context = {
+            "case": case,
+            "case_title": (await case_titles(db, [case.id]))[case.id],
+            "details": notification.details,
+            "names": await _names_for_details(db, notification.details),
+            **await self._template_context(db, case, notification),
+        }
+        emails = []
+        for recipient in recipients:
+            rendered = self._renderer.render(notification.template, recipient_name=recipient.name, recipient=recipient, **context)
+            emails.append(
+                OutgoingEmail(
+                    idempotency_key=f"{notification.key}:{recipient.suffix}",
+                    to_email=recipient.email,
+                    to_name=recipient.name,
+                    subject=rendered.subject,
+                    text_body=rendered.text,
+                    html_body=rendered.html,
+                    case_id=case.id,
+                )
+            )
+        return emails
+
+    async def _recipients(self, db: AsyncSession, case: Case, notification: Notification) -> list[Recipient]:
+        roles: dict[int, str] = {}
+        for person_id, role in await db.execute(select(Participant.person_id, Participant.role).where(Participant.case_id == case.id).order_by(Participant.id)):
+            # Someone with two roles on a case is written to in the first (a party before their other hats).
+            roles.setdefault(person_id, role)
+        ids = list(dict.fromkeys(notification.recipient_ids))
+        if notification.all_participants:
+            ids += [pid for pid in roles if pid not in ids]
+        ids = [pid for pid in ids if pid not in notification.except_ids]
+        people = {p.id: p for p in (await db.execute(select(Person).where(Person.id.in_(ids or [-1])))).scalars()}
+        mediators = set((await db.execute(select(MediatorProfile.person_id).where(MediatorProfile.person_id.in_(ids or [-1])))).scalars())
+        recipients = []
+        for pid in ids:
+            person = people.get(pid)
+            if person is None:
+                continue
+            role = roles.get(pid) or ("mediator" if pid in mediators else "staff" if person.is_staff else "party")
+            recipients.append(Recipient(str(pid), person.full_name, person.email, role))
+        if notification.to_center:
+            recipients.append(Recipient("center", self._settings.center_name, self._settings.center_email, "center"))
+        return recipients
+
+    async def _template_context(self, db: AsyncSession, case: Case, notification: Notification) -> dict:
+        """What a template needs beyond the case: for a calendar change, the event as it now stands."""
+        if notification.template == "calendar_event":
+            event = await db.get(CalendarEvent, int(notification.details["event_id"]))
+            if event is None or event.case_id != case.id:
+                raise ApplicationError(f"Calendar event {notification.details['event_id']} of case {case.id} is gone", non_retryable=True)
+            base_url = self._settings.public_base_url.rstrip("/")
+            return {
+                "event": event,
+                "starts_at": as_utc(event.starts_at),
+                "ends_at": as_utc(event.ends_at),
+                "change": notification.details.get("change", "added"),
+                "calendar_link": f"{base_url}/cases/{case.id}/calendar",
+                "ics_link": f"{base_url}/cases/{case.id}/calendar/{event.id}.ics",
+            }
+        return {}
+
+    # ---- a discussion digest ------------------------------------------------------------------------------
+
+    async def _digest(self, db: AsyncSession, notification: Notification) -> list[OutgoingEmail]:
+        """Each member of the room is told of the gathered messages that someone else wrote: how many, from whom,
+        and a link; never the text, which stays behind the sign-in. A member who wrote all of them is told nothing."""
+        room = await db.get(DiscussionRoom, int(notification.details["room_id"]))
+        if room is None:
+            # The case's records were purged after retention; there is nothing left to tell anyone about.
+            return []
+        case = await db.get(Case, room.case_id)
+        message_ids = [int(m) for m in notification.details.get("message_ids", "").split(",") if m.isdigit()]
+        messages = (
+            (await db.execute(select(RoomMessage).where(RoomMessage.room_id == room.id, RoomMessage.id.in_(message_ids or [-1])).order_by(RoomMessage.id)))
+            .scalars()
+            .all()
+        )
+        if not messages or case is None:
+            return []
+        members = await room_member_ids(db, room)
+        authors = list(dict.fromkeys(m.author_id for m in messages))
+        people = {p.id: p for p in (await db.execute(select(Person).where(Person.id.in_(members + authors)))).scalars()}
+        title = (await case_titles(db, [case.id]))[case.id]
+        room_url = f"{self._settings.public_base_url.rstrip('/')}/cases/{case.id}/discussions/rooms/{room.id}"
+        emails = []
+        for pid in members:
+            person = people.get(pid)
+            theirs = [m for m in messages if m.author_id != pid]
+            if person is None or not theirs:
+                continue
+            rendered = self._renderer.render(
+                "discussion_digest",
+                recipient_name=person.full_name,
+                case=case,
+                case_title=title,
+                room_name=room.name,
+                count=len(theirs),
+                authors=[people[a].full_name for a in dict.fromkeys(m.author_id for m in theirs) if a in people],
+                room_url=room_url,
+            )
+            emails.append(
+                OutgoingEmail(
+                    idempotency_key=f"{notification.key}:{pid}",
+                    to_email=person.email,
+                    to_name=person.full_name,
+                    subject=rendered.subject,
+                    text_body=rendered.text,
+                    html_body=rendered.html,
+                    case_id=case.id,
+                )
+            )
+        return emails
+
+
+async def _names_for_details(session: AsyncSession, details: dict[str, str]) -> dict[str, str]:
+    ids = {key: int(value) for key, value in details.items() if key.endswith("_id") and value.isdigit()}
+    if not ids:
+        return {}
+    people = {p.id: p.full_name for p in (await session.execute(select(Person).where(Person.id.in_(ids.values())))).scalars()}
+    return {key.removesuffix("_id"): people.get(pid, "") for key, pid in ids.items()}
