@@ -412,3 +412,82 @@ async def test_outbox_lists_emails_newest_first_and_shows_the_text(web):
 async def _at_least(n, coro):
     found = await coro
     return found if len(found) >= n else None
+
+
+async def _participant_row(b, case_id: int, name: str) -> dict:
+    participants = (await b.api("GET", f"/api/v1/staff/cases/{case_id}")).json()["participants"]
+    return next(p for p in participants if p["name"] == name)
+
+
+async def test_a_party_removed_mid_round_leaves_the_tally_and_is_no_longer_waited_for(web):
+    _, (m1, m2, m3, _m4) = await center(web)
+    case_id, people = await filed_case(web, parties=[("Katy Perry", "initiating"), ("Taylor Swift", "responding"), ("Ed Sheeran", "responding")])
+    katy, taylor, ed = people["Katy Perry"], people["Taylor Swift"], people["Ed Sheeran"]
+    async with web.browser() as b:
+        await b.login("staff@car.org")
+        await b.get(f"/staff/cases/{case_id}")
+        await b.api("POST", f"/api/v1/staff/cases/{case_id}/intake", {"accept": True, "panel": [m1, m2, m3]})
+        await wait_for_stage(web.client, web.settings, case_id, "ranking")
+        await rank(web, case_id, katy, [m1, m2, m3])
+        # Ed's ballot would strike Mediator 1, whom Katy ranked first.
+        await rank(web, case_id, ed, [m3, m2], eliminated=[m1])
+        removed = await b.api("DELETE", f"/api/v1/staff/cases/{case_id}/participants/{(await _participant_row(b, case_id, 'Ed Sheeran'))['id']}")
+        assert removed.status_code == 200, removed.text
+        waiting = await b.api("GET", f"/api/v1/staff/cases/{case_id}")
+        assert waiting.json()["status"]["stage"] == "ranking"
+        assert [p["person_id"] for p in waiting.json()["status"]["parties"] if not p["submitted"]] == [taylor]
+
+        receipt = await rank(web, case_id, taylor, [m1, m3, m2])
+        assert receipt.waiting_for == []
+        await wait_for_stage(web.client, web.settings, case_id, "conflict_check")
+        detail = (await b.api("GET", f"/api/v1/staff/cases/{case_id}")).json()["status"]
+    # Counted: Katy's and Taylor's ballots only; Ed's elimination of Mediator 1 went with him.
+    assert detail["tally"]["ballots_counted"] == 2 and detail["tally"]["eliminated"] == []
+    assert detail["tally"]["selected"] == m1 and detail["candidate_mediator_id"] == m1
+    assert {p["person_id"] for p in detail["parties"]} == {katy, taylor}
+
+
+async def test_the_last_silent_party_removed_closes_the_round(web):
+    _, (m1, m2, m3, _m4) = await center(web)
+    case_id, people = await filed_case(web, parties=[("Katy Perry", "initiating"), ("Taylor Swift", "responding"), ("Ed Sheeran", "responding")])
+    async with web.browser() as b:
+        await b.login("staff@car.org")
+        await b.get(f"/staff/cases/{case_id}")
+        await b.api("POST", f"/api/v1/staff/cases/{case_id}/intake", {"accept": True, "panel": [m1, m2, m3]})
+        await wait_for_stage(web.client, web.settings, case_id, "ranking")
+        await rank(web, case_id, people["Katy Perry"], [m2, m1, m3])
+        await rank(web, case_id, people["Taylor Swift"], [m2, m3, m1])
+        row = await _participant_row(b, case_id, "Ed Sheeran")
+        assert (await b.post(f"/staff/cases/{case_id}/participants/{row['id']}/remove")).status_code == 303
+        # Nobody is left to wait for: the round is tallied at once, without waiting for its deadline.
+        current = await wait_for_stage(web.client, web.settings, case_id, "conflict_check")
+    assert current.tally is not None and current.tally.selected == m2 and current.tally.ballots_counted == 2
+
+
+async def test_a_party_added_mid_round_is_invited_and_waited_for(web):
+    _, (m1, m2, m3, _m4) = await center(web)
+    case_id, people = await filed_case(web)
+    katy, taylor = people["Katy Perry"], people["Taylor Swift"]
+    async with web.browser() as b:
+        await b.login("staff@car.org")
+        await b.get(f"/staff/cases/{case_id}")
+        await b.api("POST", f"/api/v1/staff/cases/{case_id}/intake", {"accept": True, "panel": [m1, m2, m3]})
+        await wait_for_stage(web.client, web.settings, case_id, "ranking")
+        await rank(web, case_id, katy, [m1, m2, m3])
+        added = await b.api(
+            "POST", f"/api/v1/staff/cases/{case_id}/participants", {"name": "Ed Sheeran", "email": "ed@example.com", "role": "party", "side": "responding"}
+        )
+        assert added.status_code in (200, 201), added.text
+    async with web.sessions() as session:
+        ed = (await session.execute(select(Person).where(Person.email == "ed@example.com"))).scalar_one()
+    invitation = await eventually(lambda: web.outbox(to="ed@example.com", subject_starts="Please submit your mediator rankings"))
+    assert len(invitation) == 1
+
+    # Taylor's ballot no longer closes the round: Ed is a party now and is waited for.
+    receipt = await rank(web, case_id, taylor, [m1, m2, m3])
+    assert receipt.waiting_for == [ed.id]
+    assert (await status(web.client, web.settings, case_id)).stage == "ranking"
+    receipt = await rank(web, case_id, ed.id, [m2, m1, m3])
+    assert receipt.waiting_for == []
+    current = await wait_for_stage(web.client, web.settings, case_id, "conflict_check")
+    assert current.tally is not None and current.tally.ballots_counted == 3
