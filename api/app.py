@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -53,6 +54,11 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+def operation_id(route: APIRoute) -> str:
+    """Readable, stable operation ids for API clients: the route's tag and function, e.g. `staff-get_case`."""
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
 def create_app(settings: Settings | None = None, temporal_client: Client | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -72,6 +78,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         # Served from static/vendor below: the default pages load scripts from a CDN and inline, which the CSP forbids.
         docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for router in (

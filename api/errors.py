@@ -187,6 +187,32 @@ def install(app: FastAPI) -> None:
         return problem(request, 503, UNAVAILABLE_MESSAGE, headers=RETRY_AFTER)
 
     app.add_middleware(UnexpectedErrors)
+    _document_problems(app)
+
+
+def _document_problems(app: FastAPI) -> None:
+    """FastAPI documents request-validation errors in a shape of its own; this app answers them (like every other
+    refusal) with `Problem`, so the OpenAPI document says that instead."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        problem_ref = {"$ref": "#/components/schemas/Problem"}
+        for methods in schema.get("paths", {}).values():
+            for operation in methods.values():
+                answer = operation.get("responses", {}).get("422")
+                if answer and answer.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+                    operation["responses"]["422"] = {"description": RESPONSE_TEXT[422], "content": {"application/json": {"schema": problem_ref}}}
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        components.setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class UnexpectedErrors:

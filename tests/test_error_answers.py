@@ -6,6 +6,7 @@ Unknown addresses answer an HTML page in a browser, and settings read seconds as
 """
 
 import asyncio
+import re
 import socket
 import threading
 import time
@@ -126,3 +127,24 @@ def test_a_mistyped_timer_setting_names_the_variable(monkeypatch):
     finally:
         get_settings.cache_clear()
     assert "MEDIATION_CONFLICT_CHECK_WINDOW='two days'" in str(problem.value) and "Give seconds (172800)" in str(problem.value)
+
+
+async def test_every_api_operation_has_a_readable_id_and_documents_its_refusals(web):
+    schema = web.asgi.openapi()
+    operations = [(path, method, op) for path, methods in schema["paths"].items() for method, op in methods.items()]
+    ids = [op["operationId"] for _, _, op in operations]
+    assert len(ids) == len(set(ids)), "operation ids repeat"
+    # Client generators name methods after these: the feature and the function, never the address spelled out.
+    assert all(re.fullmatch(r"[a-z ]+-[a-z_]+", i) for i in ids), [i for i in ids if not re.fullmatch(r"[a-z ]+-[a-z_]+", i)]
+    undocumented = [
+        (method.upper(), path) for path, method, op in operations if path != "/healthz" and not any(code.startswith("4") for code in op["responses"])
+    ]
+    assert undocumented == []
+    # Every documented refusal has the one problem shape.
+    shapes = {
+        op["responses"][code]["content"]["application/json"]["schema"]["$ref"]
+        for _, _, op in operations
+        for code in op["responses"]
+        if code.startswith("4") and "application/json" in op["responses"][code].get("content", {})
+    }
+    assert len(shapes) == 1, shapes
