@@ -11,7 +11,7 @@ import time
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from bench.baseline_workflow import BaselineBallot, BaselineCaseWorkflow
+from bench.baseline_workflow import BaselineBallot, BaselineCaseWorkflow, BaselineEchoWorkflow
 from commands.common import exit_now
 
 
@@ -42,9 +42,29 @@ async def run_baseline(client: Client, task_queue: str, cases: int, concurrency:
     return {"cases": cases, "concurrency": concurrency, "seconds": elapsed, "cases_per_second": cases / elapsed, "case_seconds": durations}
 
 
+async def update_floor(client: Client, task_queue: str, concurrency: int, duration: float, run_id: str) -> list[float]:
+    """Round trips of a bare `execute_update` (client -> server -> worker -> back), `concurrency` at a time for
+    `duration` seconds: the least any action of ours can cost, measured on the same server and machine."""
+    handles = [await client.start_workflow(BaselineEchoWorkflow.run, id=f"bench-floor-{run_id}-{n}", task_queue=task_queue) for n in range(concurrency)]
+    durations: list[float] = []
+    stop_at = time.monotonic() + duration
+
+    async def loop(handle) -> None:
+        n = 0
+        while time.monotonic() < stop_at:
+            started = time.perf_counter()
+            await handle.execute_update(BaselineEchoWorkflow.echo, n)
+            durations.append(time.perf_counter() - started)
+            n += 1
+
+    await asyncio.gather(*(loop(h) for h in handles))
+    await asyncio.gather(*(h.execute_update(BaselineEchoWorkflow.finish) for h in handles))
+    return durations
+
+
 async def serve(address: str, namespace: str, task_queue: str) -> None:
     client = await Client.connect(address, namespace=namespace)
-    await Worker(client, task_queue=task_queue, workflows=[BaselineCaseWorkflow]).run()
+    await Worker(client, task_queue=task_queue, workflows=[BaselineCaseWorkflow, BaselineEchoWorkflow]).run()
 
 
 def main() -> None:

@@ -55,3 +55,24 @@ class BaselineCaseWorkflow:
     def _validate_accept(self) -> None:
         if len(self._ballots) < self._parties:
             raise ValueError("no conflict check yet")
+
+
+@workflow.defn
+class BaselineEchoWorkflow:
+    """The floor of an action: an Update that does nothing, answered by a workflow that does nothing else."""
+
+    def __init__(self) -> None:
+        self._done = False
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: self._done)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+
+    @workflow.update
+    def echo(self, value: int) -> int:
+        return value
+
+    @workflow.update
+    def finish(self) -> None:
+        self._done = True
