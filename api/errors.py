@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as ConnectionPoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -183,6 +184,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
+    # Every database connection stayed busy for the pool's whole timeout: the app is overloaded, not broken.
+    @app.exception_handler(ConnectionPoolTimeout)
     async def database_unavailable(request: Request, _error: Exception):
         return problem(request, 503, UNAVAILABLE_MESSAGE, headers=RETRY_AFTER)
 

@@ -10,6 +10,9 @@ from typing import Any
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db.session import release_connection
 from core.errors import Forbidden, Invalid, Rejected, Unavailable
 from features.context import AppContext
 
@@ -51,10 +54,15 @@ def _translate(error: RPCError) -> Exception:
     return LifecycleUnavailable(UNREACHABLE)
 
 
-async def run_update(ctx: AppContext, case_id: int, update, argument: Any, update_id: str | None = None) -> Any:
-    """Send the action to the case's workflow and return its answer (the new state, or None for an older case)."""
+async def run_update(ctx: AppContext, case_id: int, update, argument: Any, update_id: str | None = None, *, db: AsyncSession | None = None) -> Any:
+    """Send the action to the case's workflow and return its answer (the new state, or None for an older case).
+
+    `db`, the request's session, gives its connection back first: an Update can take a while under load, and a
+    connection held through it is one the next request waits for."""
     if not await ctx.workers_present():
         raise LifecycleUnavailable(PAUSED)
+    if db is not None:
+        await release_connection(db)
     client = await ctx.temporal.client()
     handle = client.get_workflow_handle(ctx.settings.workflow_id(case_id))
     try:

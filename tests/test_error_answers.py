@@ -148,3 +148,29 @@ async def test_every_api_operation_has_a_readable_id_and_documents_its_refusals(
         if code.startswith("4") and "application/json" in op["responses"][code].get("content", {})
     }
     assert len(shapes) == 1, shapes
+
+
+async def test_every_database_connection_busy_answers_503_and_the_next_request_succeeds(web):
+    """Overload is not a bug: when no connection frees up within the pool's timeout, the answer is a shaped 503
+    with Retry-After, and once one is free again the same request succeeds."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from core.db.session import session_factory
+
+    await web.person("busy@example.com", "Busy Person")
+    ctx = web.asgi.state.ctx
+    tiny = create_async_engine(web.settings.resolved_database_url, pool_size=1, max_overflow=0, pool_timeout=0.3)
+    usual = ctx.sessions
+    try:
+        async with web.browser() as b:
+            await b.login("busy@example.com")
+            ctx.sessions = session_factory(tiny)
+            async with tiny.connect() as held:
+                await held.exec_driver_sql("SELECT 1")
+                busy = await b.api("GET", "/api/v1/me")
+            assert busy.status_code == 503, busy.text
+            assert busy.headers["Retry-After"] and "try again" in busy.json()["detail"]
+            assert (await b.api("GET", "/api/v1/me")).status_code == 200
+    finally:
+        ctx.sessions = usual
+        await tiny.dispose()

@@ -61,7 +61,7 @@ async def ranking_form(request: Request, ctx: Ctx, db: Db, access: CaseInView):
         # A page left open after the round closed still sends its selects; the workflow answers that one itself.
         panel = view.names if view.is_open else {int(k[7:]): k for k in form if k.startswith("choice_") and k[7:].isdigit() and int(k[7:]) <= MAX_ID}
         ballot = await form_input(request, Ballot) if form.getlist("ranked") else Ballot.from_choices(form, panel)
-        receipt = await submit_ranking(ctx, access, ballot, key=str(form.get("nonce", "")), source="form", seen_round=int(seen) if seen.isdigit() else None)
+        receipt = await submit_ranking(ctx, db, access, ballot, key=str(form.get("nonce", "")), source="form", seen_round=int(seen) if seen.isdigit() else None)
     except SHOWN_ON_THE_PAGE as problem:
         view.choices = choices_as_typed(form, [m.id for m in view.panel])
         return await _page(request, db, access, view, problem)
@@ -107,11 +107,12 @@ async def get_ranking(ctx: Ctx, db: Db, access: CaseInView, party: PartyQuery = 
 async def put_ranking(
     body: Ballot,
     ctx: Ctx,
+    db: Db,
     access: CaseInView,
     idempotency_key: Annotated[str | None, Header(description="Repeat a request with the same key and it counts once.")] = None,
 ) -> ReceiptOut:
     """Submit or revise your ranking. An invalid ballot is 422; a round that is not open is 409."""
-    receipt = await submit_ranking(ctx, access, body, key=idempotency_key or "", source="api")
+    receipt = await submit_ranking(ctx, db, access, body, key=idempotency_key or "", source="api")
     return ReceiptOut(ranking_round=receipt.ranking_round, revision=receipt.revision, unchanged=receipt.unchanged, waiting_for_count=len(receipt.waiting_for))
 
 

@@ -30,3 +30,11 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     async with factory() as session, session.begin():
         yield session
+
+
+async def release_connection(session: AsyncSession) -> None:
+    """Give the session's connection back to the pool while the request waits on something slow (a workflow), by
+    ending its read-only transaction; loaded objects stay usable (expire_on_commit is off). A session holding
+    changes keeps its transaction: those are the caller's to commit."""
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        await session.commit()

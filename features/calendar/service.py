@@ -96,7 +96,7 @@ async def save_event(ctx: AppContext, db: AsyncSession, access: CaseAccess, valu
     if case.stage in {str(s) for s in FINAL_STAGES}:
         raise Rejected(CASE_OVER)
     if values.is_mediation and not (event is not None and event.is_mediation):
-        await _schedule_mediation(ctx, case, person)
+        await _schedule_mediation(ctx, db, case, person)
 
     if event is None:
         event = CalendarEvent(case_id=case.id, created_by_id=person.id, sequence=0)
@@ -112,12 +112,12 @@ async def save_event(ctx: AppContext, db: AsyncSession, access: CaseAccess, valu
     return EventOut.model_validate(event)
 
 
-async def _schedule_mediation(ctx: AppContext, case: Case, person: Person) -> None:
+async def _schedule_mediation(ctx: AppContext, db: AsyncSession, case: Case, person: Person) -> None:
     # A second Mediation session, or one moved to another day, leaves the case scheduled as it is.
     if case.mediation_scheduled or case.stage == Stage.SCHEDULED:
         return
     try:
-        await run_update(ctx, case.id, CaseWorkflow.record_scheduled, MediatorMilestone(actor_id=person.id, is_staff=person.is_staff))
+        await run_update(ctx, case.id, CaseWorkflow.record_scheduled, MediatorMilestone(actor_id=person.id, is_staff=person.is_staff), db=db)
     except ActionRejected as refused:
         raise ActionRejected(refused.message, {"is_mediation": refused.message}) from refused
 

@@ -101,7 +101,7 @@ async def answer_conflict_check(ctx: AppContext, db: AsyncSession, person: Perso
     """Accept the case, or decline it for a conflict; the state after the answer (accepted: the mediator is on it)."""
     brief = await conflict_check_brief(db, person, case_id)
     decision = ConflictDecision(actor_id=person.id, accept=answer.accept, reason=answer.reason)
-    return await state_after(db, brief.case, await run_update(ctx, case_id, CaseWorkflow.decide_conflict, decision))
+    return await state_after(db, brief.case, await run_update(ctx, case_id, CaseWorkflow.decide_conflict, decision, db=db))
 
 
 # ---- after acceptance ----------------------------------------------------------------------------
@@ -121,10 +121,10 @@ async def mediator_brief(db: AsyncSession, person: Person, case_id: int) -> Case
 async def record_fee_deposit(ctx: AppContext, db: AsyncSession, person: Person, case_id: int) -> CaseState:
     brief = await mediator_brief(db, person, case_id)
     milestone = MediatorMilestone(actor_id=person.id, is_staff=person.is_staff)
-    return await state_after(db, brief.case, await run_update(ctx, case_id, CaseWorkflow.record_fee_deposit, milestone))
+    return await state_after(db, brief.case, await run_update(ctx, case_id, CaseWorkflow.record_fee_deposit, milestone, db=db))
 
 
 async def close_case(ctx: AppContext, db: AsyncSession, person: Person, case_id: int, closure: Closure) -> CaseState:
     brief = await mediator_brief(db, person, case_id)
     update = CaseClosure(actor_id=person.id, outcome=closure.outcome, is_staff=person.is_staff, note=closure.note)
-    return await state_after(db, brief.case, await run_update(ctx, case_id, CaseWorkflow.close_case, update))
+    return await state_after(db, brief.case, await run_update(ctx, case_id, CaseWorkflow.close_case, update, db=db))

@@ -176,7 +176,7 @@ def update_id(case_id: int, viewer: Viewer, party_id: int, key: str, source: str
 
 
 async def submit_ranking(
-    ctx: AppContext, access: CaseAccess, ballot: Ballot, key: str = "", source: str = "api", seen_round: int | None = None
+    ctx: AppContext, db: AsyncSession, access: CaseAccess, ballot: Ballot, key: str = "", source: str = "api", seen_round: int | None = None
 ) -> RankingReceipt:
     """Submit (or revise) the ballot for a party the viewer acts for; the workflow's validator has the last word
     (the round open, the ballot complete, the eliminations allowed). `seen_round` is the round the page showed."""
@@ -190,6 +190,7 @@ async def submit_ranking(
         CaseWorkflow.submit_ranking,
         RankingSubmission(actor_id=access.viewer.id, party_id=party, ranked=list(ballot.ranked), eliminated=list(ballot.eliminated)),
         update_id=update_id(access.case.id, access.viewer, party, key, source, ranking_round, ballot),
+        db=db,
     )
     if receipt.ranking_round < ranking_round:
         # An answer for an earlier round is a repeat of an old ballot, not this one, which was not applied.

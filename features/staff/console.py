@@ -272,7 +272,7 @@ async def review_intake(ctx: AppContext, db: AsyncSession, actor_id: int, case_i
     case = await get_case(db, case_id)
     chosen = await _from_directory(db, review.panel) if review.accept else []
     decision = IntakeDecision(accept=review.accept, actor_id=actor_id, panel=chosen, reason="" if review.accept else review.reason)
-    state = await state_after(db, case, await run_update(ctx, case_id, CaseWorkflow.review_intake, decision))
+    state = await state_after(db, case, await run_update(ctx, case_id, CaseWorkflow.review_intake, decision, db=db))
     if not review.accept:
         return _result("The request was rejected; the filer is told why by email.", state)
     if chosen:
@@ -282,7 +282,7 @@ async def review_intake(ctx: AppContext, db: AsyncSession, actor_id: int, case_i
 
 async def extend_ranking(ctx: AppContext, db: AsyncSession, actor_id: int, case_id: int, extension: Extension) -> ActionResult:
     case = await get_case(db, case_id)
-    answer = await run_update(ctx, case_id, CaseWorkflow.extend_ranking, DeadlineExtension(actor_id=actor_id, extra_seconds=extension.seconds))
+    answer = await run_update(ctx, case_id, CaseWorkflow.extend_ranking, DeadlineExtension(actor_id=actor_id, extra_seconds=extension.seconds), db=db)
     state = await state_after(db, case, answer)
     unit = extension.unit if extension.amount != 1 else extension.unit.rstrip("s")
     deadline = as_utc(datetime.fromisoformat(state.stage_deadline)).strftime("%B %-d, %Y at %-I:%M %p UTC") if state.stage_deadline else "unchanged"
@@ -291,14 +291,14 @@ async def extend_ranking(ctx: AppContext, db: AsyncSession, actor_id: int, case_
 
 async def close_ranking(ctx: AppContext, db: AsyncSession, actor_id: int, case_id: int, closing: RoundClosing) -> ActionResult:
     case = await get_case(db, case_id)
-    answer = await run_update(ctx, case_id, CaseWorkflow.close_ranking, StaffAction(actor_id=actor_id, reason=closing.reason))
+    answer = await run_update(ctx, case_id, CaseWorkflow.close_ranking, StaffAction(actor_id=actor_id, reason=closing.reason), db=db)
     return _result("The ranking round was closed; the ballots received were tallied.", await state_after(db, case, answer))
 
 
 async def propose_new_panel(ctx: AppContext, db: AsyncSession, actor_id: int, case_id: int, proposal: NewPanel) -> ActionResult:
     case = await get_case(db, case_id)
     chosen = await _from_directory(db, proposal.panel)
-    answer = await run_update(ctx, case_id, CaseWorkflow.propose_new_panel, PanelProposal(actor_id=actor_id, panel=chosen))
+    answer = await run_update(ctx, case_id, CaseWorkflow.propose_new_panel, PanelProposal(actor_id=actor_id, panel=chosen), db=db)
     state = await state_after(db, case, answer)
     if chosen:
         return _result(f"A new panel of {len(chosen)} mediators was proposed; the parties are asked to rank it.", state)
@@ -307,5 +307,5 @@ async def propose_new_panel(ctx: AppContext, db: AsyncSession, actor_id: int, ca
 
 async def withdraw(ctx: AppContext, db: AsyncSession, actor_id: int, case_id: int, withdrawal: Withdrawal) -> ActionResult:
     case = await get_case(db, case_id)
-    answer = await run_update(ctx, case_id, CaseWorkflow.withdraw, StaffAction(actor_id=actor_id, reason=withdrawal.reason))
+    answer = await run_update(ctx, case_id, CaseWorkflow.withdraw, StaffAction(actor_id=actor_id, reason=withdrawal.reason), db=db)
     return _result("The case was withdrawn; everyone on it is told by email.", await state_after(db, case, answer))
