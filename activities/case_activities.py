@@ -159,10 +159,18 @@ class CaseActivities:
 
     @activity.defn
     async def purge_case_records(self, case_id: int) -> int:
-        """Delete a closed case's documents (files too), messages and discussions; the case row and its outcome stay."""
+        """Delete a closed case's documents (files too), messages and discussions; the case row and its outcome stay.
+
+        The files go first, while the rows still say which files there are: if storage is down, the activity fails
+        before anything is deleted and Temporal retries it; if it stops half-way, the retry deletes the rest
+        (deleting a file twice is harmless). The other order would lose the list of files to a retry."""
+        async with self._sessions() as session:
+            keys = set((await session.execute(select(Document.storage_key).where(Document.case_id == case_id))).scalars())
+        for key in sorted(keys):
+            await self._files.delete(key)
         async with transaction(self._sessions) as session:
-            documents = (await session.execute(select(Document).where(Document.case_id == case_id))).scalars().all()
-            storage_keys = [d.storage_key for d in documents]
+            # A document added since the files above were deleted goes too; its file is deleted once its row is gone.
+            added_since = set((await session.execute(select(Document.storage_key).where(Document.case_id == case_id))).scalars()) - keys
             room_ids = select(DiscussionRoom.id).where(DiscussionRoom.case_id == case_id)
             await session.execute(delete(RoomMessage).where(RoomMessage.room_id.in_(room_ids)))
             await session.execute(delete(DocumentShare).where(DocumentShare.document_id.in_(select(Document.id).where(Document.case_id == case_id))))
@@ -173,10 +181,9 @@ class CaseActivities:
             case = await session.get(Case, case_id)
             if case is not None:
                 case.records_purged_at = utcnow()
-        # Files go after the rows are gone: a crash in between leaves orphan files, never rows pointing at nothing.
-        for key in storage_keys:
-            self._files.delete(key)
-        return len(storage_keys)
+        for key in sorted(added_since):
+            await self._files.delete(key)
+        return len(keys | added_since)
 
     @activity.defn
     async def deliver_stored_email(self, idempotency_key: str) -> bool:

@@ -18,6 +18,7 @@ from api.pages import render
 from api.routes import accounts, calendar, cases, discussions, documents, health, mediator, ranking, staff
 from core.db.session import create_engine, session_factory
 from core.settings import Settings, get_settings
+from core.storage import file_store
 from features.context import AppContext, TemporalConnection
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -65,7 +66,12 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         engine = create_engine(settings.resolved_database_url)
-        app.state.ctx = AppContext(settings=settings, sessions=session_factory(engine), temporal=TemporalConnection(settings, temporal_client))
+        app.state.ctx = AppContext(
+            settings=settings,
+            sessions=session_factory(engine),
+            temporal=TemporalConnection(settings, temporal_client),
+            files=file_store(settings),
+        )
         yield
         await engine.dispose()
 

@@ -4,9 +4,9 @@ import json
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DURATION_FIELDS = (
@@ -77,6 +77,21 @@ class Settings(BaseSettings):
     conflict_check_reminder_after: timedelta = timedelta(days=1)
     retention_period: timedelta = timedelta(days=730)
 
+    # Where uploaded files live. "local": a folder in data_dir, the embedded default, seen by this machine only.
+    # "s3": an S3-compatible bucket (AWS S3, MinIO) that every web replica and worker shares. Empty: "s3" when a
+    # bucket is named, otherwise "local".
+    storage_backend: Literal["", "local", "s3"] = ""
+    s3_bucket: str = Field("", validate_default=True)
+    # Empty means AWS itself; MinIO and other S3-compatible servers give their address (http://minio:9000).
+    s3_endpoint_url: str = ""
+    # Empty means the standard AWS chain (AWS_REGION, AWS_DEFAULT_REGION, ~/.aws/config).
+    s3_region: str = ""
+    # Empty means the standard AWS chain too: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or an instance role.
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    # Prepended to every object name, so one bucket can hold several centers or environments ("center-a/").
+    s3_key_prefix: str = ""
+
     max_upload_bytes: int = 10 * 1024 * 1024
     # Extensions people may upload; each is checked against the file's content too.
     allowed_upload_extensions: list[str] = ["pdf", "png", "jpg", "jpeg", "gif", "txt", "csv", "doc", "docx", "xls", "xlsx"]
@@ -87,6 +102,13 @@ class Settings(BaseSettings):
     @classmethod
     def _duration(cls, value: object) -> object:
         return _seconds_or_iso(value)
+
+    @field_validator("s3_bucket")
+    @classmethod
+    def _bucket_for_s3(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("storage_backend") == "s3" and not value.strip():
+            raise ValueError("name the bucket when MEDIATION_STORAGE_BACKEND=s3")
+        return value.strip()
 
     @field_validator("ranking_reminder_offsets", mode="before")
     @classmethod
@@ -104,6 +126,12 @@ class Settings(BaseSettings):
 
     def workflow_id(self, case_id: int) -> str:
         return f"{self.workflow_id_prefix}{case_id}"
+
+    @property
+    def resolved_storage_backend(self) -> Literal["local", "s3"]:
+        if self.storage_backend:
+            return self.storage_backend
+        return "s3" if self.s3_bucket else "local"
 
     @property
     def resolved_database_url(self) -> str:

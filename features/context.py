@@ -1,4 +1,4 @@
-"""What every feature needs that outlives a request: settings, the database, the Temporal client, email."""
+"""What every feature needs that outlives a request: settings, the database, the Temporal client, file storage, email."""
 
 import asyncio
 import time
@@ -10,6 +10,7 @@ from temporalio.client import Client
 
 from core.db.models import WorkerPresence, utcnow
 from core.settings import Settings
+from core.storage import FileStore
 from core.time import as_utc
 from notifications.render import EmailRenderer
 from notifications.sender import Mailer
@@ -40,6 +41,8 @@ class AppContext:
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
     temporal: TemporalConnection
+    # One per process: the S3 client keeps its connections between requests.
+    files: FileStore
     _presence: tuple[float, bool] = (0.0, False)
 
     async def workers_present(self) -> bool:

@@ -15,7 +15,9 @@ from core.db.migrate import upgrade_database
 from core.db.models import Case
 from core.db.session import create_engine, session_factory
 from core.settings import Settings
+from tests import storage_support
 from tests.fake_sendgrid import FakeSendGrid
+from tests.storage_support import S3Server
 from workflows.worker import build_worker
 
 
@@ -52,6 +54,9 @@ def pytest_generate_tests(metafunc):
     # Tests marked both_databases run once on SQLite and once on PostgreSQL.
     if "database_engine" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_databases"):
         metafunc.parametrize("database_engine", ["sqlite", "postgresql"], indirect=True)
+    # Tests marked both_storages run once with the uploads folder and once with an S3 bucket.
+    if "file_storage" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_storages"):
+        metafunc.parametrize("file_storage", ["local", "s3"], indirect=True)
 
 
 @pytest.fixture
@@ -100,8 +105,23 @@ def database_url(request, database_engine, tmp_path, migrated_template):
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def s3_server():
+    """One S3-compatible server (moto, IAM checks on) for the whole run, started when a test first needs it."""
+    with S3Server.started() as server:
+        storage_support.RUNNING = server
+        yield server
+        storage_support.RUNNING = None
+
+
 @pytest.fixture
-def settings(tmp_path, database_url) -> Settings:
+def file_storage(request) -> str:
+    return getattr(request, "param", "local")
+
+
+@pytest.fixture
+def settings(request, tmp_path, database_url, file_storage) -> Settings:
+    storage = request.getfixturevalue("s3_server").settings_for_a_test() if file_storage == "s3" else {}
     return Settings(
         data_dir=tmp_path,
         database_url=database_url,
@@ -109,6 +129,7 @@ def settings(tmp_path, database_url) -> Settings:
         workflow_id_prefix=f"case-{uuid.uuid4().hex[:8]}-",
         sendgrid_api_key="",
         _env_file=None,
+        **storage,
     )
 
 
@@ -169,6 +190,7 @@ async def web(time_skipping_env, settings, sessions, worker):
 def pytest_configure(config):
     config.addinivalue_line("markers", "integration: starts real processes (Temporal dev server, worker, web app); slower")
     config.addinivalue_line("markers", "both_databases: runs on SQLite and on PostgreSQL")
+    config.addinivalue_line("markers", "both_storages: runs with the local uploads folder and with an S3 bucket (moto in server mode)")
     config.addinivalue_line("markers", "faults: kills and restarts real processes (worker, Temporal dev server, email, database); slow")
 
 

@@ -4,6 +4,7 @@ and a burst of messages becomes one digest email per member."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 from temporalio import activity
 from temporalio.worker import Worker
@@ -113,6 +114,7 @@ async def test_discussions_are_closed_until_the_mediator_opens_them(web):
         assert [r["id"] for r in again["rooms"]] == [joint] and again["can_manage"] is True
 
 
+@pytest.mark.both_storages
 async def test_caucus_room_is_private_with_its_messages_and_attachments(web):
     s = await accepted_case(web)
     joint = await open_by_mediator(web, s)
@@ -217,6 +219,7 @@ async def test_caucus_rooms_are_for_the_mediator_and_people_on_the_case(web):
         assert "Create a private caucus room" not in (await katy.get(f"/cases/{s.case_id}/discussions")).text
 
 
+@pytest.mark.both_storages
 async def test_the_json_api_takes_attachments_with_the_same_rules_as_the_room_page(web):
     s = await accepted_case(web)
     await open_by_mediator(web, s)

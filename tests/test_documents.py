@@ -5,7 +5,9 @@ from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from io import BytesIO
 
+import httpx
 import pytest
+from botocore.exceptions import ClientError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from starlette.datastructures import UploadFile
@@ -13,11 +15,21 @@ from starlette.datastructures import UploadFile
 from core.db.models import Case, Document, DocumentShare, Person
 from core.db.session import transaction
 from core.errors import Invalid
+from core.storage import CHUNK_BYTES, S3FileStore
 from features.cases.roster import NewCase, PartyContact, file_case
 from features.documents.models import NewDocument
-from features.documents.service import RECORDS_PURGED, add_document, content_disposition, sanitise_file_name, served_content_type
+from features.documents.service import (
+    RECORDS_PURGED,
+    STORE_DOWN_ON_DOWNLOAD,
+    STORE_DOWN_ON_UPLOAD,
+    add_document,
+    content_disposition,
+    sanitise_file_name,
+    served_content_type,
+)
+from tests import storage_support
 from tests.support import signed_in_access
-from tests.web_support import PASSWORD
+from tests.web_support import PASSWORD, Browser
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 KEY = re.compile(r"^[0-9a-f]{32}\.[a-z]+$")
@@ -93,10 +105,10 @@ async def documents(web) -> list[Document]:
 
 
 def stored_files(web) -> list[str]:
-    folder = web.settings.data_dir / "uploads"
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    return sorted(storage_support.stored_files(web.settings))
 
 
+@pytest.mark.both_storages
 async def test_a_document_is_seen_and_downloaded_only_by_whom_it_is_shared_with(web, people):
     case = people["case"]
     async with AsyncExitStack() as stack:
@@ -199,6 +211,7 @@ async def test_category_filter_and_title_search(web, people):
         assert (await katy.api("GET", f"/api/v1/cases/{case}/documents?category=Nonsense")).status_code == 422
 
 
+@pytest.mark.both_storages
 async def test_oversized_uploads_are_refused_and_leave_nothing(web, people):
     case = people["case"]
     limit = web.settings.max_upload_bytes
@@ -215,6 +228,8 @@ async def test_oversized_uploads_are_refused_and_leave_nothing(web, people):
         assert (await upload(katy, case, "fits.pdf", PDF + b"0" * (limit - len(PDF)))).status_code == 303
     (kept,) = await documents(web)
     assert kept.file_name == "fits.pdf" and kept.size_bytes == limit and stored_files(web) == [kept.storage_key]
+    # The refused files were streamed part of the way (to the bucket, in parts): none of it is left behind.
+    assert storage_support.unfinished_uploads(web.settings) == []
 
 
 async def test_forbidden_and_disguised_files_are_refused(web, people):
@@ -305,6 +320,7 @@ async def test_a_case_whose_records_were_purged_takes_no_more_documents(web, peo
     assert await documents(web) == [] and stored_files(web) == []
 
 
+@pytest.mark.both_storages
 async def test_path_traversal_name_is_stored_under_a_generated_key_and_shown_sanitised(web, people):
     case = people["case"]
     async with AsyncExitStack() as stack:
@@ -358,6 +374,7 @@ async def test_changes_without_the_csrf_token_are_refused(web, people):
         assert len(await documents(web)) == 1
 
 
+@pytest.mark.both_storages
 async def test_the_json_api_adds_describes_downloads_and_deletes(web, people):
     case = people["case"]
     async with AsyncExitStack() as stack:
@@ -388,6 +405,7 @@ async def test_the_json_api_adds_describes_downloads_and_deletes(web, people):
         assert "multipart/form-data" in openapi["paths"]["/api/v1/cases/{case_id}/documents"]["post"]["requestBody"]["content"]
 
 
+@pytest.mark.both_storages
 async def test_a_database_failure_after_the_file_is_written_removes_the_file(web, people, monkeypatch):
     ctx = web.asgi.state.ctx
     async with web.sessions() as db:
@@ -413,6 +431,148 @@ async def test_a_database_failure_after_the_file_is_written_removes_the_file(web
             stranger = NewDocument(category="Contract", title="A", share_with=[people["oscar"].id])
             await add_document(ctx, db, katy, UploadFile(BytesIO(PDF), filename="a.pdf"), stranger)
         assert problem.value.fields == {"share_with": "Documents can only be shared with people in this case."}
+
+
+@pytest.mark.both_storages
+async def test_a_text_file_is_checked_to_its_last_byte_while_it_streams(web, people):
+    case = people["case"]
+    # Three-byte characters, so the first 64 KB chunk ends inside one: still text.
+    text = "€".encode() * 40000
+    with pytest.raises(UnicodeDecodeError):
+        text[:CHUNK_BYTES].decode()
+    async with AsyncExitStack() as stack:
+        katy = await signed_in(web, stack, "katy@example.com")
+        assert (await api_upload(katy, case, "ledger.txt", text)).status_code == 201
+        # Text at the start, binary far past it, or cut in the middle of a character at the very end: refused.
+        for name, content in (("tail.txt", text + b"\x00\x01"), ("middle.csv", text + b"\xff" + text), ("cut.txt", text + "€".encode()[:2])):
+            refused = await api_upload(katy, case, name, content)
+            assert refused.status_code == 422, (name, refused.text)
+            assert refused.json()["errors"] == {"file": f"The file's content is not a valid .{name.rsplit('.', 1)[1]} file."}
+    (kept,) = await documents(web)
+    assert stored_files(web) == [kept.storage_key] and storage_support.unfinished_uploads(web.settings) == []
+
+
+class RecordingStore:
+    """The app's own store, noting the size of every chunk it is handed to save."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.saved_chunks: list[int] = []
+
+    async def save(self, key, chunks):
+        async def noted():
+            async for chunk in chunks:
+                self.saved_chunks.append(len(chunk))
+                yield chunk
+
+        return await self.inner.save(key, noted())
+
+    async def open(self, key):
+        return await self.inner.open(key)
+
+    async def delete(self, key):
+        await self.inner.delete(key)
+
+
+@pytest.mark.both_storages
+async def test_a_file_near_the_limit_streams_to_storage_and_back_a_chunk_at_a_time(web, people):
+    ctx = web.asgi.state.ctx
+    recording = RecordingStore(ctx.files)
+    ctx.files = recording
+    limit = web.settings.max_upload_bytes
+    content = PDF + bytes(range(256)) * ((limit - len(PDF) - 4096) // 256)
+    async with AsyncExitStack() as stack:
+        katy = await signed_in(web, stack, "katy@example.com")
+        created = await api_upload(katy, people["case"], "survey.pdf", content, share_with=[str(people["taylor"].id)])
+        assert created.status_code == 201, created.text
+    # The store was handed the file a chunk at a time, never whole.
+    assert sum(recording.saved_chunks) == len(content)
+    assert len(recording.saved_chunks) > 100 and max(recording.saved_chunks) <= CHUNK_BYTES
+    (document,) = await documents(web)
+    assert stored_files(web) == [document.storage_key] and document.size_bytes == len(content)
+    if web.settings.resolved_storage_backend == "s3":
+        # And it went into the bucket as a multipart upload, one part at a time.
+        assert storage_support.object_etag(web.settings, document.storage_key).endswith("-2")
+
+    # The download leaves the app a chunk at a time as well, its full length announced first.
+    sent: list[int] = []
+
+    async def noting_what_is_sent(scope, receive, send):
+        async def noted(message):
+            if message["type"] == "http.response.body":
+                sent.append(len(message.get("body", b"")))
+            await send(message)
+
+        await web.asgi(scope, receive, noted)
+
+    transport = httpx.ASGITransport(app=noting_what_is_sent)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        taylor = Browser(http)
+        assert (await taylor.login("taylor@example.com")).status_code == 303
+        sent.clear()
+        got = await taylor.get(f"/api/v1/cases/{people['case']}/documents/{document.id}/download")
+    assert got.status_code == 200 and got.content == content
+    assert got.headers["content-length"] == str(len(content))
+    assert len([size for size in sent if size]) > 100 and max(sent) <= CHUNK_BYTES
+
+
+@pytest.mark.parametrize("file_storage", ["s3"], indirect=True)
+async def test_a_bucket_that_cannot_be_reached_gets_a_503_that_says_so_and_nothing_is_recorded(web, people):
+    ctx = web.asgi.state.ctx
+    case = people["case"]
+    async with AsyncExitStack() as stack:
+        katy = await signed_in(web, stack, "katy@example.com")
+        taylor = await signed_in(web, stack, "taylor@example.com")
+        assert (await upload(katy, case, "contract.pdf", PDF, share_with=[people["taylor"].id])).status_code == 303
+        (kept,) = await documents(web)
+
+        # The bucket goes down: nothing answers at its address.
+        live = ctx.files
+        ctx.files = S3FileStore.from_settings(web.settings.model_copy(update={"s3_endpoint_url": f"http://127.0.0.1:{storage_support.free_port()}"}))
+        page = await upload(katy, case, "survey.pdf", PDF, title="Survey while down")
+        assert page.status_code == 503 and STORE_DOWN_ON_UPLOAD in page.text and "Survey while down" in page.text
+        api = await api_upload(katy, case, "survey.pdf", PDF)
+        assert api.status_code == 503 and api.json()["detail"] == STORE_DOWN_ON_UPLOAD and api.headers["retry-after"]
+        download = await taylor.get(f"/cases/{case}/documents/{kept.id}/download")
+        assert download.status_code == 503 and STORE_DOWN_ON_DOWNLOAD in download.text
+        listed = await taylor.get(f"/cases/{case}/documents")
+        assert listed.status_code == 200 and "contract.pdf" in listed.text and "survey.pdf" not in listed.text
+        assert [d.id for d in await documents(web)] == [kept.id]
+
+        # Back up: the kept file is whole and nothing half-uploaded was left.
+        ctx.files = live
+        assert (await taylor.get(f"/cases/{case}/documents/{kept.id}/download")).content == PDF
+    assert stored_files(web) == [kept.storage_key] and storage_support.unfinished_uploads(web.settings) == []
+
+
+@pytest.mark.parametrize("file_storage", ["s3"], indirect=True)
+async def test_the_bucket_stays_private_and_every_download_is_authorised_by_the_app(web, people):
+    case = people["case"]
+    s3 = storage_support.RUNNING
+    async with AsyncExitStack() as stack:
+        katy = await signed_in(web, stack, "katy@example.com")
+        taylor = await signed_in(web, stack, "taylor@example.com")
+        rita = await signed_in(web, stack, "rita@example.com")
+        assert (await upload(katy, case, "contract.pdf", PDF, share_with=[people["taylor"].id])).status_code == 303
+        (document,) = await documents(web)
+        object_name = web.settings.s3_key_prefix + document.storage_key
+
+        # The bucket gives the file to nobody but the app: not without credentials, not to another signed-in user.
+        unsigned = httpx.get(f"{s3.endpoint}/{web.settings.s3_bucket}/{object_name}")
+        assert unsigned.status_code != 200 and PDF not in unsigned.content
+        with pytest.raises(ClientError) as refused:
+            s3.outsider.get_object(Bucket=web.settings.s3_bucket, Key=object_name)
+        assert refused.value.response["Error"]["Code"] == "AccessDenied"
+
+        # People get it from the app's own address, after the app's access check; no page or answer names the bucket.
+        for viewer in (katy, taylor):
+            for url in (f"/cases/{case}/documents", f"/api/v1/cases/{case}/documents", f"/api/v1/cases/{case}/documents/{document.id}"):
+                text = (await viewer.get(url)).text
+                assert s3.endpoint not in text and web.settings.s3_bucket not in text and "X-Amz-" not in text
+            got = await viewer.get(f"/api/v1/cases/{case}/documents/{document.id}/download")
+            assert got.status_code == 200 and got.content == PDF and "location" not in got.headers
+        assert (await rita.get(f"/api/v1/cases/{case}/documents/{document.id}/download")).status_code == 404
+        assert (await rita.get(f"/cases/{case}/documents/{document.id}/download")).status_code == 404
 
 
 def test_names_and_headers_are_made_safe():

@@ -5,9 +5,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from activities.case_activities import CaseActivities
 from core.db.models import Case, DiscussionRoom, Document, DocumentShare, Message, RoomMember, RoomMessage
 from core.db.session import transaction
-from core.storage import file_store
+from core.storage import StorageUnavailable, file_store
+from notifications.sender import Mailer
+from tests.storage_support import free_port, stored_files
 from tests.support import eventually, handle, make_case, make_center, status, wait_for_stage
 from workflows.case import CaseWorkflow
 from workflows.types import CaseClosure, ConflictDecision, IntakeDecision, RankingSubmission
@@ -52,7 +55,11 @@ async def add_records(sessions, settings, case_id, author_id, tag):
         await session.flush()
         session.add(DocumentShare(document_id=document.id, person_id=author_id))
         session.add(RoomMessage(room_id=room.id, author_id=author_id, body="see attached", document_id=document.id))
-    files.save(f"{tag}.pdf", b"%PDF-1.4")
+    await files.save(f"{tag}.pdf", one_chunk(b"%PDF-1.4"))
+
+
+async def one_chunk(content: bytes):
+    yield content
 
 
 async def counts(sessions, case_id):
@@ -66,6 +73,7 @@ async def counts(sessions, case_id):
         }
 
 
+@pytest.mark.both_storages
 async def test_retention_timer_purges_exactly_the_closed_cases_records(time_skipping_env, sessions, settings, web):
     env = time_skipping_env
     center = await make_center(sessions)
@@ -101,9 +109,24 @@ async def test_retention_timer_purges_exactly_the_closed_cases_records(time_skip
     await eventually(purged)
     assert await counts(sessions, closed_id) == {"messages": 0, "documents": 0, "rooms": 0, "room_messages": 0}
     assert await counts(sessions, open_id) == {"messages": 1, "documents": 1, "rooms": 1, "room_messages": 1}
-    uploads = settings.data_dir / "uploads"
-    assert not (uploads / "closed.pdf").exists() and (uploads / "open.pdf").exists()
+    assert stored_files(settings) == {"open.pdf": 8}, "the closed case's file is deleted, the open case's kept"
     async with sessions() as session:
         closed = await session.get(Case, closed_id)
         assert closed.records_purged_at is not None and closed.outcome == "settled" and closed.stage == "closed"
     assert due is not None
+
+
+@pytest.mark.parametrize("file_storage", ["s3"], indirect=True)
+async def test_a_purge_while_the_bucket_is_down_deletes_nothing_and_its_retry_deletes_everything(time_skipping_env, sessions, settings):
+    case_id, people = await make_case(sessions, time_skipping_env.client, settings)
+    await add_records(sessions, settings, case_id, next(iter(people.values())), "closed")
+    down = settings.model_copy(update={"s3_endpoint_url": f"http://127.0.0.1:{free_port()}"})
+    with pytest.raises(StorageUnavailable):
+        await CaseActivities(sessions, Mailer(sessions, down), down, file_store(down)).purge_case_records(case_id)
+    # Temporal retries a failed activity: the rows still say which file to delete, and nothing is half-gone.
+    assert await counts(sessions, case_id) == {"messages": 1, "documents": 1, "rooms": 1, "room_messages": 1}
+    assert stored_files(settings) == {"closed.pdf": 8}
+
+    assert await CaseActivities(sessions, Mailer(sessions, settings), settings, file_store(settings)).purge_case_records(case_id) == 1
+    assert await counts(sessions, case_id) == {"messages": 0, "documents": 0, "rooms": 0, "room_messages": 0}
+    assert stored_files(settings) == {}

@@ -192,7 +192,7 @@ async def api_room_messages(room_id: PathId, db: Db, access: CaseInView) -> list
     status_code=201,
     dependencies=[Depends(csrf_protect)],
     openapi_extra=MESSAGE_BODY,
-    responses=documented(401, 403, 404, 409, 413, 415, 422),
+    responses=documented(401, 403, 404, 409, 413, 415, 422, 503),
 )
 async def api_post_message(request: Request, room_id: PathId, ctx: Ctx, db: Db, access: CaseInView) -> RoomMessageOut:
     """Post as JSON `{"body": ...}`, or as a form with `body` and an `attachment` file; the room's members are emailed a digest."""

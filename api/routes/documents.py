@@ -1,6 +1,7 @@
 """The Documents section of a case: the page and the JSON API, both doors to features/documents."""
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
 from api.deps import CaseAccess, CaseInView, Ctx, Db, PathId, csrf_protect
 from api.errors import documented, status_of
@@ -11,6 +12,7 @@ from core.errors import DomainError
 from features.context import AppContext
 from features.documents.models import CATEGORIES, Category, DocumentOut, NewDocument
 from features.documents.service import (
+    DocumentDownload,
     add_document,
     checked_extensions,
     delete_document,
@@ -22,6 +24,12 @@ from features.documents.service import (
 )
 
 router = APIRouter(tags=["documents"])
+
+
+def streamed(file: DocumentDownload) -> StreamingResponse:
+    """The file a chunk at a time as storage gives it: a large download is never held whole in memory."""
+    return StreamingResponse(file.chunks, media_type=file.media_type, headers=file.headers)
+
 
 NOTHING_TYPED = {"category": "", "title": "", "description": "", "share_with": []}
 
@@ -65,8 +73,7 @@ async def add_document_form(request: Request, ctx: Ctx, db: Db, access: CaseInVi
 
 @router.get("/cases/{case_id}/documents/{document_id}/download", include_in_schema=False)
 async def download_page(ctx: Ctx, db: Db, access: CaseInView, document_id: PathId):
-    file = await download_document(ctx, db, access, document_id)
-    return Response(file.content, media_type=file.media_type, headers=file.headers)
+    return streamed(await download_document(ctx, db, access, document_id))
 
 
 @router.post("/cases/{case_id}/documents/{document_id}/delete", include_in_schema=False, dependencies=[Depends(csrf_protect)])
@@ -119,7 +126,7 @@ async def list_documents_api(
     response_model=DocumentOut,
     dependencies=[Depends(csrf_protect)],
     openapi_extra=UPLOAD_BODY,
-    responses=documented(401, 403, 404, 409, 413, 415, 422),
+    responses=documented(401, 403, 404, 409, 413, 415, 422, 503),
 )
 async def add_document_api(request: Request, ctx: Ctx, db: Db, access: CaseInView) -> DocumentOut:
     """Upload a file with its category, title and description, shared with the people named; 413 past the size limit."""
@@ -137,12 +144,11 @@ async def document_api(db: Db, access: CaseInView, document_id: PathId) -> Docum
     "/api/v1/cases/{case_id}/documents/{document_id}/download",
     summary="Download a document (always as an attachment)",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "The file"}, **documented(401, 404)},
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "The file"}, **documented(401, 404, 503)},
 )
 async def download_api(ctx: Ctx, db: Db, access: CaseInView, document_id: PathId):
     """The file, as an attachment that is never rendered in this site's origin."""
-    file = await download_document(ctx, db, access, document_id)
-    return Response(file.content, media_type=file.media_type, headers=file.headers)
+    return streamed(await download_document(ctx, db, access, document_id))
 
 
 @router.delete(

@@ -9,11 +9,12 @@ attachments are shared with its members through `store_upload`), and, for a file
 room, everyone on the case, since the joint room is everyone on the case.
 """
 
-import asyncio
+import codecs
 import logging
 import re
 import unicodedata
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import quote
@@ -24,9 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from core.db.models import Case, DiscussionRoom, Document, DocumentShare, Participant, Person, RoomMessage
-from core.errors import Invalid, NotFound, Rejected, TooLarge
+from core.errors import Invalid, NotFound, Rejected, TooLarge, Unavailable
 from core.settings import Settings
-from core.storage import file_store
+from core.storage import CHUNK_BYTES, FileStore, StorageUnavailable
 from core.time import as_utc
 from features.access import CaseAccess
 from features.context import AppContext
@@ -36,8 +37,12 @@ log = logging.getLogger(__name__)
 
 NO_SUCH_DOCUMENT = "No such document."
 RECORDS_PURGED = "This case's records were deleted at the end of the retention period; documents can no longer be added."
+STORE_DOWN_ON_UPLOAD = "Documents cannot be stored just now, so your file was not uploaded. Please try again in a few minutes."
+STORE_DOWN_ON_DOWNLOAD = "Documents cannot be reached just now. Please try again in a few minutes."
 FILE_NAME_MAX = 200
-CHUNK = 64 * 1024
+# How much of a file's start the content check reads before anything is stored: more than the deepest signature
+# puremagic knows that starts at the first byte (about 36 KB).
+HEAD_BYTES = 64 * 1024
 
 # What puremagic must find at the very start of a file for each extension people may upload. Only signatures at
 # offset 0 count: a mark deeper in a file (puremagic knows some) is as easy to plant in any other content. An
@@ -87,9 +92,10 @@ class IncomingFile(Protocol):
 
 @dataclass(frozen=True)
 class DocumentDownload:
-    """A file as it is handed out: always as an attachment, never sniffed, sandboxed if a browser renders it anyway."""
+    """A file as it is handed out, streamed chunk by chunk: always as an attachment, never sniffed, sandboxed if a
+    browser renders it anyway. `headers` include its length."""
 
-    content: bytes
+    chunks: AsyncIterator[bytes]
     media_type: str
     headers: dict[str, str]
 
@@ -131,24 +137,52 @@ def extension_of(name: str) -> str:
     return ext.lower() if dot and stem else ""
 
 
-def content_matches(ext: str, content: bytes) -> bool:
-    """Whether the bytes are what the extension says: UTF-8 text without NUL for .txt and .csv, otherwise a
-    signature puremagic recognises as this kind of file at the start of it."""
-    if ext in _TEXT:
-        if b"\x00" in content:
+class ContentCheck:
+    """Whether a file's bytes are what its extension says, fed as they stream in.
+
+    A binary kind is decided at the start: a signature puremagic recognises as this kind of file at the very first
+    byte. Text (.txt, .csv) must be UTF-8 without NUL all the way through, so every chunk is checked, the last one
+    included."""
+
+    def __init__(self, ext: str):
+        self.ext = ext
+        self._text = codecs.getincrementaldecoder("utf-8-sig")() if ext in _TEXT else None
+
+    def start(self, head: bytes) -> bool:
+        if self._text is not None:
+            return self.more(head)
+        return _signature_at_start(self.ext, head)
+
+    def more(self, chunk: bytes) -> bool:
+        if self._text is None:
+            return True
+        if b"\x00" in chunk:
             return False
         try:
-            content.decode("utf-8-sig")
+            # Incremental: a character split between two chunks is fine, an invalid byte anywhere is not.
+            self._text.decode(chunk)
         except UnicodeDecodeError:
             return False
         return True
+
+    def end(self) -> bool:
+        if self._text is None:
+            return True
+        try:
+            self._text.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+        return True
+
+
+def _signature_at_start(ext: str, head: bytes) -> bool:
     expected = _IDENTIFIED_AS.get(ext)
-    if not expected or not content:
+    if not expected or not head:
         return False
     try:
         # Without a file name puremagic reads only the first and last bytes it has signatures for: no guessing
         # from the name, no deep scan.
-        found = puremagic.magic_string(content)
+        found = puremagic.magic_string(head)
     except puremagic.PureError:
         return False
     # A few of puremagic's signatures are stored as escape text (the characters `\x89PNG`) rather than bytes;
@@ -172,18 +206,44 @@ def content_disposition(file_name: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
-async def read_limited(upload: IncomingFile, limit: int) -> bytes | None:
-    """The file's bytes, or None as soon as it passes the limit (the rest is never read into memory)."""
+async def _read_up_to(upload: IncomingFile, size: int) -> bytes:
+    """The file's first `size` bytes (fewer if it is shorter)."""
     chunks: list[bytes] = []
-    total = 0
-    while True:
-        chunk = await upload.read(CHUNK)
+    wanted = size
+    while wanted > 0:
+        chunk = await upload.read(min(wanted, CHUNK_BYTES))
         if not chunk:
-            return b"".join(chunks)
-        total += len(chunk)
-        if total > limit:
-            return None
+            break
         chunks.append(chunk)
+        wanted -= len(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(settings: Settings, file_field: str) -> TooLarge:
+    message = too_large_message(settings)
+    return TooLarge(message, {file_field: message})
+
+
+def _not_this_kind(ext: str, file_field: str) -> Invalid:
+    message = f"The file's content is not a valid .{ext} file."
+    return Invalid(message, {file_field: message})
+
+
+async def _checked_chunks(upload: IncomingFile, head: bytes, check: ContentCheck, settings: Settings, file_field: str) -> AsyncIterator[bytes]:
+    """The file as the store receives it: the head already read, then the rest a chunk at a time. It stops with
+    `TooLarge` as soon as the file passes the limit, and with `Invalid` at a chunk that breaks the content check;
+    the store then keeps nothing. The rest of a refused file is never read."""
+    size = len(head)
+    yield head
+    while chunk := await upload.read(CHUNK_BYTES):
+        size += len(chunk)
+        if size > settings.max_upload_bytes:
+            raise _too_large(settings, file_field)
+        if not check.more(chunk):
+            raise _not_this_kind(check.ext, file_field)
+        yield chunk
+    if not check.end():
+        raise _not_this_kind(check.ext, file_field)
 
 
 async def share_choices(db: AsyncSession, access: CaseAccess) -> list[PersonRef]:
@@ -225,11 +285,13 @@ async def store_upload(
 ) -> Document:
     """Check, store and share one uploaded file, and commit it; on any refusal nothing is stored.
 
-    The file is read in chunks and refused once it passes the center's limit (`TooLarge`, alone: nothing else
-    helps until it fits); its extension must be allowed and its bytes must match it. `document.share_with` must
-    be people in the case (the uploader and staff are accepted and skipped, since they always see it).
+    Everything that needs no file is checked first, then the file's start (it must not be empty, and its content
+    must match its allowed extension); only then is it streamed to storage a chunk at a time, refused with
+    `TooLarge` (alone: nothing else helps until it fits) as soon as it passes the center's limit. `document.share_with`
+    must be people in the case (the uploader and staff are accepted and skipped, since they always see it).
     `room_id` is the discussion room it was attached in, if any; `file_field` names the form field it came from,
     so a refusal is shown next to it. The caller has checked that the uploader may act in the case.
+    Storage that cannot be reached is `Unavailable`, with nothing stored and nothing recorded.
     """
     if case.records_purged_at is not None:
         raise Rejected(RECORDS_PURGED)
@@ -239,31 +301,34 @@ async def store_upload(
     if shares is None:
         errors["share_with"] = NOT_ON_CASE
 
-    content = b""
+    head = b""
     file_name = sanitise_file_name(upload.filename if upload is not None else "")
     ext = extension_of(file_name)
+    check = ContentCheck(ext)
     allowed = checked_extensions(settings)
     if upload is None or not upload.filename:
         errors[file_field] = "Choose a file to upload."
     elif ext not in allowed:
         errors[file_field] = f"This type of file cannot be uploaded. Allowed types: {', '.join(allowed)}."
     else:
-        read = await read_limited(upload, settings.max_upload_bytes)
-        if read is None:
-            message = too_large_message(settings)
-            raise TooLarge(message, {file_field: message})
-        content = read
-        if not content:
+        head = await _read_up_to(upload, min(HEAD_BYTES, settings.max_upload_bytes + 1))
+        if len(head) > settings.max_upload_bytes:
+            raise _too_large(settings, file_field)
+        if not head:
             errors[file_field] = "The file is empty."
-        elif not content_matches(ext, content):
+        elif not check.start(head):
             errors[file_field] = f"The file's content is not a valid .{ext} file."
-    if errors:
+    if errors or upload is None:
         raise Invalid("; ".join(errors.values()), errors)
 
-    # Generated, so the user's name never reaches the file system; the extension only helps people reading the folder.
+    # Generated, so the user's name never reaches storage; the extension only helps people reading the folder.
     key = f"{uuid.uuid4().hex}.{ext}"
-    files = file_store(settings)
-    await asyncio.to_thread(files.save, key, content)
+    files = ctx.files
+    try:
+        size = await files.save(key, _checked_chunks(upload, head, check, settings, file_field))
+    except StorageUnavailable:
+        log.exception("Could not store an upload to case %s", case.id)
+        raise Unavailable(STORE_DOWN_ON_UPLOAD) from None
     try:
         stored = Document(
             case_id=case.id,
@@ -274,7 +339,7 @@ async def store_upload(
             file_name=file_name,
             storage_key=key,
             content_type=CONTENT_TYPES[ext],
-            size_bytes=len(content),
+            size_bytes=size,
             room_id=room_id,
         )
         db.add(stored)
@@ -282,12 +347,21 @@ async def store_upload(
         db.add_all(DocumentShare(document_id=stored.id, person_id=pid) for pid in shares or [])
         await db.commit()
     except BaseException:
+        # No row points at the file, so removing it leaves nothing half-done; if storage is down now, the file stays
+        # behind unseen (nothing lists or serves a file without its row).
         try:
             await db.rollback()
         finally:
-            await asyncio.to_thread(files.delete, key)
+            await _remove_file(files, key)
         raise
     return stored
+
+
+async def _remove_file(files: FileStore, key: str) -> None:
+    try:
+        await files.delete(key)
+    except StorageUnavailable:
+        log.exception("Could not delete the stored file %s; no document refers to it", key)
 
 
 async def add_document(ctx: AppContext, db: AsyncSession, access: CaseAccess, upload: IncomingFile | None, document: NewDocument) -> DocumentOut:
@@ -382,16 +456,21 @@ def _may_delete(access: CaseAccess, document: Document) -> bool:
 
 
 async def download_document(ctx: AppContext, db: AsyncSession, access: CaseAccess, document_id: int) -> DocumentDownload:
-    """The file of a document this person may see."""
+    """The file of a document this person may see, ready to stream. Storage is asked only after the access check,
+    and the file comes through the app: storage is never exposed to the person."""
     document = await _visible_row(db, access, document_id)
     try:
-        content = await asyncio.to_thread(file_store(ctx.settings).read, document.storage_key)
+        stored = await ctx.files.open(document.storage_key)
     except FileNotFoundError:
         raise NotFound(NO_SUCH_DOCUMENT) from None
+    except StorageUnavailable:
+        log.exception("Could not open the file of document %s", document_id)
+        raise Unavailable(STORE_DOWN_ON_DOWNLOAD) from None
     return DocumentDownload(
-        content=content,
+        chunks=stored.chunks,
         media_type=served_content_type(document.content_type),
         headers={
+            "Content-Length": str(stored.size),
             "Content-Disposition": content_disposition(document.file_name),
             "X-Content-Type-Options": "nosniff",
             # Even if a browser rendered it, the file gets no scripts, forms or same-origin rights.
@@ -412,8 +491,5 @@ async def delete_document(ctx: AppContext, db: AsyncSession, access: CaseAccess,
     await db.execute(delete(DocumentShare).where(DocumentShare.document_id == document_id))
     await db.execute(delete(Document).where(Document.id == document_id))
     await db.commit()
-    # The file goes after the row: a failure here leaves an orphan file, never a row pointing at nothing.
-    try:
-        await asyncio.to_thread(file_store(ctx.settings).delete, key)
-    except OSError:
-        log.exception("Could not delete the file of document %s (%s)", document_id, key)
+    # The file goes after the row: a failure here leaves an orphan file nobody can reach, never a row pointing at nothing.
+    await _remove_file(ctx.files, key)

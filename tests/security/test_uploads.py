@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from core.db.models import Document
 from core.db.session import transaction
 from features.cases.roster import NewCase, PartyContact, file_case
+from tests.storage_support import stored_files, unfinished_uploads
 
 # Hostile input must meet PostgreSQL too, which refuses what SQLite quietly stores.
 pytestmark = pytest.mark.both_databases
@@ -73,6 +74,7 @@ async def upload(browser, case_id: int, name: str, content: bytes, content_type:
     return await browser.post(f"/cases/{case_id}/documents", fields, files=files)
 
 
+@pytest.mark.both_storages
 async def test_oversized_uploads_are_refused_before_or_while_reading_and_nothing_is_kept(web):
     case_id = await filed_case(web)
     limit = web.settings.max_upload_bytes
@@ -108,7 +110,7 @@ async def test_oversized_uploads_are_refused_before_or_while_reading_and_nothing
         assert "content-length" not in {k.lower() for k in streamed.request.headers}
         assert streamed.status_code == 413
     assert await documents_count(web) == 0
-    assert not uploads_dir(web).exists() or list(uploads_dir(web).iterdir()) == []
+    assert stored_files(web.settings) == {} and unfinished_uploads(web.settings) == []
 
 
 async def test_only_checked_types_are_accepted_whatever_the_name_or_declared_type_says(web):
@@ -139,6 +141,7 @@ async def test_only_checked_types_are_accepted_whatever_the_name_or_declared_typ
     assert await documents_count(web) == 1
 
 
+@pytest.mark.both_storages
 async def test_a_zip_bomb_docx_is_stored_as_is_never_inflated(web):
     case_id = await filed_case(web)
     bomb = zip_bomb()
@@ -153,14 +156,14 @@ async def test_a_zip_bomb_docx_is_stored_as_is_never_inflated(web):
         # Inflating 100 MB would take far longer and show in the stored size; the server only checked the signature.
         assert elapsed < 5, elapsed
         assert stored.json()["size_bytes"] == len(bomb)
-        files = list(uploads_dir(web).iterdir())
-        assert [f.stat().st_size for f in files] == [len(bomb)]
+        assert list(stored_files(web.settings).values()) == [len(bomb)]
         download = await katy.http.get(stored.json()["download_url"])
         assert download.status_code == 200 and download.content == bomb
         assert download.headers["content-type"] == "application/octet-stream"
         assert download.headers["content-disposition"].startswith("attachment;")
 
 
+@pytest.mark.both_storages
 async def test_hostile_file_names_never_reach_the_file_system_or_the_headers(web):
     case_id = await filed_case(web)
     names = [
@@ -189,8 +192,8 @@ async def test_hostile_file_names_never_reach_the_file_system_or_the_headers(web
             # One quoted ASCII name with nothing that could end the quote, then the exact name percent-encoded.
             assert SAFE_DISPOSITION.match(disposition), disposition
             assert "set-cookie" not in {k.lower() for k in download.headers}
-    stored_files = sorted(p.name for p in uploads_dir(web).iterdir())
-    assert len(stored_files) == len(names) and all(STORED_NAME.match(n) for n in stored_files), stored_files
+    keys = sorted(stored_files(web.settings))
+    assert len(keys) == len(names) and all(STORED_NAME.match(n) for n in keys), keys
     # Nothing was written anywhere else under the data folder.
     others = [
         p
