@@ -62,6 +62,7 @@ async def stored(web, case_id: int, title: str) -> CalendarEvent:
 # ---- the calendar ------------------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 async def test_a_pacific_mediator_types_local_times_stored_in_utc_and_each_person_reads_their_own(web):
     s = await zoned_case(web)
     calendar = f"/cases/{s.case_id}/calendar"
@@ -234,6 +235,7 @@ async def test_case_home_message_times_are_in_the_viewers_zone(web):
 # ---- My Profile and the center's setting ---------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 async def test_a_person_chooses_their_zone_on_my_profile_and_an_unknown_one_is_refused_next_to_the_field(web):
     katy = await web.person("katy@example.com", "Katy Perry")
     async with web.browser() as b:
