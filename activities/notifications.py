@@ -40,6 +40,8 @@ class Recipient:
     email: str
     # party, representative, interested, mediator, staff or center: what the email may say to them.
     role: str
+    # The IANA zone their times are written in; None: the center's.
+    time_zone: str | None = None
 
 
 async def send_or_fail(mailer: Mailer, emails: list[OutgoingEmail]) -> int:
@@ -88,7 +90,7 @@ class NotificationActivities:
         }
         emails = []
         for recipient in recipients:
-            rendered = self._renderer.render(notification.template, recipient_name=recipient.name, recipient=recipient, **context)
+            rendered = self._renderer.render(notification.template, recipient.time_zone, recipient_name=recipient.name, recipient=recipient, **context)
             emails.append(
                 OutgoingEmail(
                     idempotency_key=f"{notification.key}:{recipient.suffix}",
@@ -119,7 +121,7 @@ class NotificationActivities:
             if person is None:
                 continue
             role = roles.get(pid) or ("mediator" if pid in mediators else "staff" if person.is_staff else "party")
-            recipients.append(Recipient(str(pid), person.full_name, person.email, role))
+            recipients.append(Recipient(str(pid), person.full_name, person.email, role, person.time_zone))
         if notification.to_center:
             recipients.append(Recipient("center", self._settings.center_name, self._settings.center_email, "center"))
         return recipients

@@ -1,30 +1,53 @@
-"""Rendering server-side pages with what every page needs: the viewer, the CSRF token, flash text."""
+"""Rendering server-side pages with what every page needs: the viewer, the CSRF token, flash text, and every
+time in the viewer's own time zone (their profile's, or the center's)."""
 
-from datetime import UTC, datetime
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from api.deps import CSRF_COOKIE, csrf_token_for
 from core.stages import stage_label
-from notifications.render import TEMPLATES_DIR, human_datetime
+from core.time import DEFAULT_TIME_ZONE, local_day, long_time, short_time, zone_for
+from notifications.render import TEMPLATES_DIR
 
 
-def short_date(value: datetime | str | None) -> str:
-    if not value:
-        return ""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.strftime("%b %-d, %Y %-I:%M %p")
+def _viewer_zone(context: Context) -> ZoneInfo:
+    zone = context.get("time_zone")
+    if isinstance(zone, ZoneInfo):
+        return zone
+    settings = context.get("settings")
+    return zone_for(None, getattr(settings, "center_time_zone", DEFAULT_TIME_ZONE))
+
+
+@pass_context
+def when(context: Context, value: datetime | str | None) -> str:
+    """ "December 4, 2026 at 9:00 AM PST", in the viewer's zone."""
+    return long_time(value, _viewer_zone(context))
+
+
+@pass_context
+def short_date(context: Context, value: datetime | str | None) -> str:
+    """ "Dec 4, 2026 9:00 AM PST", in the viewer's zone."""
+    return short_time(value, _viewer_zone(context))
+
+
+@pass_context
+def day(context: Context, value: datetime | str | None) -> str:
+    """ "12/04/2026": the day it was for the viewer."""
+    return local_day(value, _viewer_zone(context))
 
 
 def build_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-    templates.env.filters["when"] = human_datetime
+    templates.env.filters["when"] = when
     templates.env.filters["short_date"] = short_date
+    templates.env.filters["day"] = day
     templates.env.filters["stage_label"] = stage_label
     return templates
 
@@ -52,6 +75,12 @@ def _notice(request: Request) -> str:
         return ""
 
 
+def viewer_zone(request: Request) -> ZoneInfo:
+    """The zone the signed-in person reads and types times in: their profile's, or the center's."""
+    viewer = getattr(request.state, "viewer", None)
+    return zone_for(viewer.person.time_zone if viewer else None, request.app.state.ctx.settings.center_time_zone)
+
+
 def render(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
     ctx = request.app.state.ctx
     viewer = getattr(request.state, "viewer", None)
@@ -61,6 +90,7 @@ def render(request: Request, template: str, status_code: int = 200, **context) -
         template,
         {
             "viewer": viewer.person if viewer else None,
+            "time_zone": viewer_zone(request),
             "csrf_token": csrf_token_for(request),
             "settings": ctx.settings,
             "notice": notice,

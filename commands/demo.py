@@ -15,6 +15,7 @@ from core.db.models import Case, MediatorProfile, Person
 from core.db.session import transaction
 from core.settings import Settings
 from core.stages import Stage
+from core.time import DEFAULT_TIME_ZONE
 from features.accounts.security import hash_password
 from features.cases.roster import NewCase, PartyContact, file_case
 from workflows.case import CaseWorkflow
@@ -33,6 +34,8 @@ class DemoPerson:
     password: str
     city: str = ""
     phone: str = ""
+    # Everyone in the demo lives in California, where the center is (MEDIATION_CENTER_TIME_ZONE's default).
+    time_zone: str = DEFAULT_TIME_ZONE
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ async def _ensure_person(session: AsyncSession, who: DemoPerson, *, staff: bool 
         city=who.city,
         state="CA",
         phone=who.phone,
+        time_zone=who.time_zone,
         is_staff=staff,
         password_hash=hash_password(who.password),
     )

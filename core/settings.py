@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core.time import DEFAULT_TIME_ZONE, known_time_zone
+
 DURATION_FIELDS = (
     "worker_presence_interval",
     "worker_absent_after",
@@ -65,6 +67,9 @@ class Settings(BaseSettings):
     center_email: str = "mediation@car.org"
     center_phone: str = "213-739-8376"
     public_base_url: str = "http://127.0.0.1:8000"
+    # The zone the center works in (an IANA name): times are shown and typed in it for everyone who has not chosen
+    # their own on My Profile, and the center's own emails use it. Stored times stay UTC.
+    center_time_zone: str = DEFAULT_TIME_ZONE
 
     secret_key: str = "dev-only-secret-change-me"
     cookie_secure: bool = False
@@ -110,6 +115,14 @@ class Settings(BaseSettings):
             raise ValueError("name the bucket when MEDIATION_STORAGE_BACKEND=s3")
         return value.strip()
 
+    @field_validator("center_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        name = known_time_zone(value)
+        if name is None:
+            raise ValueError("not a time zone in the IANA database")
+        return name
+
     @field_validator("ranking_reminder_offsets", mode="before")
     @classmethod
     def _durations(cls, value: object) -> object:
@@ -147,7 +160,9 @@ def readable(error: ValidationError) -> str:
         hint = ""
         if problem["loc"][:1] and str(problem["loc"][0]) in DURATION_FIELDS + ("ranking_reminder_offsets",):
             hint = " Give seconds (172800) or an ISO 8601 duration (P2D, PT10M)."
-        lines.append(f"{name}={problem.get('input')!r}: {problem['msg']}.{hint}")
+        if problem["loc"][:1] == ("center_time_zone",):
+            hint = " Give an IANA time zone name such as America/Los_Angeles, America/Chicago or America/New_York."
+        lines.append(f"{name}={problem.get('input')!r}: {str(problem['msg']).removeprefix('Value error, ')}.{hint}")
     return "The settings cannot be read:\n  " + "\n  ".join(lines)
 
 

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
 
 from core.settings import Settings
+from core.time import long_time, zone_for
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -22,11 +24,11 @@ class RenderedEmail:
     html: str
 
 
-def human_datetime(value: str | datetime | None) -> str:
-    if not value:
-        return ""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.strftime("%B %-d, %Y at %-I:%M %p UTC")
+@pass_context
+def when(context: Context, value: str | datetime | None) -> str:
+    """ "December 4, 2026 at 9:00 AM PST", in the recipient's zone (`time_zone` of the render), else the center's."""
+    settings = context["settings"]
+    return long_time(value, zone_for(context.get("time_zone"), settings.center_time_zone))
 
 
 class EmailRenderer:
@@ -36,10 +38,12 @@ class EmailRenderer:
         self._plain = Environment(loader=loader, autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
         self._html = Environment(loader=loader, autoescape=True, undefined=StrictUndefined)
         for env in (self._plain, self._html):
-            env.filters["when"] = human_datetime
+            env.filters["when"] = when
 
-    def render(self, template: str, **context) -> RenderedEmail:
+    def render(self, template: str, time_zone: str | None = None, **context) -> RenderedEmail:
+        """`time_zone`: the recipient's (an IANA name); times are shown in the center's zone without one."""
         context = {
+            "time_zone": time_zone,
             "settings": self._settings,
             "base_url": self._settings.public_base_url.rstrip("/"),
             **context,

@@ -114,7 +114,8 @@ async def test_mediator_adds_event_participants_see_it_and_are_emailed(web):
         await mona.login(s.mona.email)
         page = await mona.get(calendar)
         assert page.status_code == 200 and "No events scheduled" in page.text
-        assert "This is the Mediation session" in page.text and "in UTC" in page.text
+        # Mona has no time zone of her own: she types and reads times in the center's (Los Angeles).
+        assert "This is the Mediation session" in page.text and "Meeting Start Time (America/Los_Angeles)" in page.text
         added = await mona.post(calendar, event_form(title="Conference Call", meeting_type="Phone", location="Dial 555-0100"))
         assert added.status_code == 303, added.text
         assert added.headers["location"].startswith(calendar)
@@ -127,7 +128,15 @@ async def test_mediator_adds_event_participants_see_it_and_are_emailed(web):
         await katy.login(s.katy.email)
         page = await katy.get(calendar)
         assert page.status_code == 200
-        for shown in ("Conference Call", "Phone", "Dial 555-0100", "Aug 24, 2024 1:00 PM", "Aug 24, 2024 4:00 PM", "Total hours : 3", "Total session : 1"):
+        for shown in (
+            "Conference Call",
+            "Phone",
+            "Dial 555-0100",
+            "Aug 24, 2024 1:00 PM PDT",
+            "Aug 24, 2024 4:00 PM PDT",
+            "Total hours : 3",
+            "Total session : 1",
+        ):
             assert shown in page.text, shown
         assert f'href="/cases/{s.case_id}/calendar/{event.id}.ics"' in page.text
         # A party reads the calendar but has no form to change it.
@@ -140,7 +149,7 @@ async def test_mediator_adds_event_participants_see_it_and_are_emailed(web):
         assert listed.status_code == 200
         body = listed.json()
         assert body["total_sessions"] == 1 and body["total_hours"] == 3.0 and body["can_edit"] is False
-        assert body["events"][0]["title"] == "Conference Call" and body["events"][0]["starts_at"].startswith("2024-08-24T13:00:00")
+        assert body["events"][0]["title"] == "Conference Call" and body["events"][0]["starts_at"].startswith("2024-08-24T20:00:00")
         assert body["events"][0]["ics_url"] == f"/cases/{s.case_id}/calendar/{event.id}.ics"
 
         # A party cannot add or change events, by form or JSON.
@@ -158,7 +167,7 @@ async def test_mediator_adds_event_participants_see_it_and_are_emailed(web):
         assert len(mails) == 1
         mail = mails[0]
         assert "Conference Call" in mail.subject and ADDRESS in mail.subject
-        assert f"/cases/{s.case_id}/calendar/{event.id}.ics" in mail.text_body and "August 24, 2024 at 1:00 PM UTC" in mail.text_body
+        assert f"/cases/{s.case_id}/calendar/{event.id}.ics" in mail.text_body and "August 24, 2024 at 1:00 PM PDT" in mail.text_body
     await eventually(lambda: _all_sent(web, "New calendar event"))
     assert await web.outbox(to=s.mona.email, subject_starts="New calendar event") == []
 
@@ -222,7 +231,8 @@ async def test_totals_ics_files_and_sequence_on_edit(web):
         )
         assert second.status_code == 201, second.text
         visit = second.json()
-        assert visit["sequence"] == 0 and visit["starts_at"].startswith("2024-09-10T09:00:00")
+        # Without an offset, 09:00 is read in the sender's zone (the center's, Los Angeles, in September PDT).
+        assert visit["sequence"] == 0 and visit["starts_at"].startswith("2024-09-10T16:00:00")
 
         listed = (await mona.api("GET", f"/api/v1/cases/{s.case_id}/calendar")).json()
         assert listed["total_sessions"] == 2 and listed["total_hours"] == 3.5 and listed["can_edit"] is True
@@ -241,7 +251,7 @@ async def test_totals_ics_files_and_sequence_on_edit(web):
         assert "VERSION:2.0" in lines and any(line.startswith("PRODID:") for line in lines)
         assert lines.count("BEGIN:VEVENT") == 2 and lines.count("END:VEVENT") == 2
         starts = [line for line in lines if line.startswith("DTSTART:")]
-        assert starts == ["DTSTART:20240910T090000Z", "DTSTART:20240920T134500Z"]
+        assert starts == ["DTSTART:20240910T160000Z", "DTSTART:20240920T134500Z"]
         assert all(re.fullmatch(r"DT(START|END|STAMP):\d{8}T\d{6}Z", line) for line in lines if line.startswith(("DTSTART", "DTEND", "DTSTAMP")))
         assert "SUMMARY:Pre-mediation call\\, parties" in lines
         assert "LOCATION:Room 4\\; 2nd floor\\, 1234 Music Way" in lines
@@ -254,8 +264,8 @@ async def test_totals_ics_files_and_sequence_on_edit(web):
         events = {str(e["SUMMARY"]): e for e in parsed.walk("VEVENT")}
         assert set(events) == {"Site visit", "Pre-mediation call, parties"}
         visit_event = events["Site visit"]
-        assert visit_event.decoded("DTSTART") == datetime(2024, 9, 10, 9, tzinfo=UTC)
-        assert visit_event.decoded("DTEND") == datetime(2024, 9, 10, 11, tzinfo=UTC)
+        assert visit_event.decoded("DTSTART") == datetime(2024, 9, 10, 16, tzinfo=UTC)
+        assert visit_event.decoded("DTEND") == datetime(2024, 9, 10, 18, tzinfo=UTC)
         assert str(visit_event["LOCATION"]) == "Room 4; 2nd floor, 1234 Music Way" and "URL" not in visit_event
         assert str(visit_event["DESCRIPTION"]).startswith(long_notes + f"\n\nCase {s.case_id}: ")
         assert visit_event["CATEGORIES"].cats == ["In person"] and str(visit_event["STATUS"]) == "CONFIRMED" and visit_event["SEQUENCE"] == 0
@@ -275,9 +285,9 @@ async def test_totals_ics_files_and_sequence_on_edit(web):
         )
         assert changed.status_code == 303, changed.text
         again = unfold((await mona.get(f"{calendar}/{visit['id']}.ics")).text)
-        assert "SEQUENCE:1" in again and uid in again and "DTSTART:20240911T090000Z" in again and "LOCATION:Room 5" in again
+        assert "SEQUENCE:1" in again and uid in again and "DTSTART:20240911T160000Z" in again and "LOCATION:Room 5" in again
         (changed_event,) = Calendar.from_ical((await mona.get(f"{calendar}/{visit['id']}.ics")).content).walk("VEVENT")
-        assert changed_event["SEQUENCE"] == 1 and changed_event.decoded("DTEND") == datetime(2024, 9, 11, 12, tzinfo=UTC)
+        assert changed_event["SEQUENCE"] == 1 and changed_event.decoded("DTEND") == datetime(2024, 9, 11, 19, tzinfo=UTC)
 
         put = await mona.api(
             "PUT",

@@ -77,7 +77,9 @@ class WebApp:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver", follow_redirects=False) as http:
             yield Browser(http)
 
-    async def person(self, email: str, name: str, *, staff: bool = False, mediator: bool = False, password: str | None = PASSWORD) -> Person:
+    async def person(
+        self, email: str, name: str, *, staff: bool = False, mediator: bool = False, password: str | None = PASSWORD, time_zone: str | None = None
+    ) -> Person:
         async with transaction(self.sessions) as session:
             person = Person(
                 email=email,
@@ -85,6 +87,7 @@ class WebApp:
                 is_staff=staff,
                 user_type="Center staff" if staff else "Mediator" if mediator else "Party",
                 password_hash=hash_password(password) if password else None,
+                time_zone=time_zone,
             )
             if mediator:
                 person.mediator_profile = MediatorProfile(

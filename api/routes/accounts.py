@@ -10,6 +10,7 @@ from api.forms import SHOWN_ON_THE_PAGE, form_input, submit
 from api.pages import redirect, render
 from core.db.models import Person
 from core.errors import DomainError, Expired
+from core.time import time_zone_choices
 from features.accounts.models import (
     NewPassword,
     PasswordChange,
@@ -228,6 +229,7 @@ async def _profile_page(
         person=page.person,
         form=page.values,
         user_types=page.user_types,
+        time_zones=time_zone_choices(),
         errors=(problem.fields or {"form": problem.message}) if problem else {},
         password_errors=(password_problem.fields or {"form": password_problem.message}) if password_problem else {},
         staff_edit=staff_edit,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from api.deps import CaseAccess, CaseInView, Ctx, Db, PathId, csrf_protect
 from api.errors import documented, status_of
 from api.forms import submit
-from api.pages import render
+from api.pages import render, viewer_zone
 from core.errors import DomainError
 from features.calendar.models import MEETING_TYPES, CalendarEventIn, CalendarOut, EventOut
 from features.calendar.service import case_calendar, case_calendar_file, check_can_edit, event_file, event_to_change, save_event
@@ -43,7 +43,7 @@ async def _page(request: Request, db: Db, access: CaseAccess, editing: EventOut 
         form = await request.form()
         draft: dict[str, object] = {name: str(form.get(name, "")) for name in CalendarEventIn.model_fields} | {"is_mediation": "is_mediation" in form}
     else:
-        draft = editing.form_values() if editing else BLANK_EVENT
+        draft = editing.form_values(viewer_zone(request)) if editing else BLANK_EVENT
     return render(
         request,
         "pages/calendar.html",

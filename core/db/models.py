@@ -30,6 +30,8 @@ class Person(Base):
     phone: Mapped[str] = mapped_column(String(40), default="")
     confidential_notes: Mapped[str] = mapped_column(Text, default="")
     contact_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The IANA zone the person reads and types times in; None follows the center's (MEDIATION_CENTER_TIME_ZONE).
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
     # None until the person sets a password from their activation email.
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetCoreSchema
 from pydantic_core import PydanticCustomError, core_schema
 
 from core.inputs import EmailAddress, Line, Paragraphs
+from core.time import known_time_zone, unknown_time_zone
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1000
@@ -120,9 +121,20 @@ def _zip(value: str) -> str:
     return value
 
 
+def _time_zone(value: str) -> str:
+    # Blank: no zone of one's own, times follow the center's.
+    if not value:
+        return ""
+    name = known_time_zone(value)
+    if name is None:
+        raise PydanticCustomError("time_zone", unknown_time_zone(value))
+    return name
+
+
 # Labels as on the handbook's My Profile form; limits match the columns in core/db/models.py.
 Phone = Annotated[str, Line(40, "the phone number"), AfterValidator(_phone)]
 Zip = Annotated[str, Line(20, "the zip code"), AfterValidator(_zip)]
+TimeZoneName = Annotated[str, Line(64, "the time zone"), AfterValidator(_time_zone)]
 
 
 class ProfileUpdate(BaseModel):
@@ -140,6 +152,9 @@ class ProfileUpdate(BaseModel):
     zip: Zip | None = None
     phone: Phone | None = None
     contact_hidden: bool | None = Field(None, description="Hide the contact details from the other participants of the person's cases.")
+    time_zone: TimeZoneName | None = Field(
+        None, description="The IANA time zone the person reads and types times in (America/New_York); empty follows the center's."
+    )
 
 
 class StaffPersonUpdate(ProfileUpdate):
@@ -169,6 +184,7 @@ class ProfileOut(BaseModel):
     zip: str
     phone: str
     contact_hidden: bool = Field(description="Contact details are hidden from the other participants of this person's cases.")
+    time_zone: str | None = Field(description="The IANA time zone the person reads and types times in; null follows the center's.")
     is_staff: bool
 
 

@@ -184,6 +184,8 @@ async def _save(db: AsyncSession, person: Person, changes: ProfileUpdate) -> Non
     email = values.get("email")
     if email is not None and await db.scalar(select(Person.id).where(func.lower(Person.email) == email, Person.id != person.id)) is not None:
         raise Invalid(EMAIL_TAKEN, {"email": EMAIL_TAKEN})
+    if values.get("time_zone") == "":
+        values["time_zone"] = None
     for key, value in values.items():
         setattr(person, key, value)
     try:

@@ -2,7 +2,9 @@
 
 `save_event` is the one action behind the page's add and change forms and the JSON API: an event is checked,
 scheduled in the workflow when it is the Mediation session, stored and announced the same way whichever way it
-arrives. Times are kept in UTC (see the times section of features/calendar/models.py).
+arrives. Times are kept in UTC and typed in the sender's time zone (see the times section of
+features/calendar/models.py); the .ics files give every time in UTC, which every calendar program reads as the same
+moment and shows in its owner's zone.
 """
 
 import logging
@@ -18,6 +20,7 @@ from core.case_facts import case_titles
 from core.db.models import CalendarEvent, Case, Person
 from core.errors import Forbidden, NotFound, Rejected
 from core.stages import FINAL_STAGES, Stage
+from core.time import zone_for
 from features.access import CaseAccess
 from features.calendar.models import CalendarEventIn, CalendarOut, EventOut, calendar_time
 from features.context import AppContext
@@ -95,6 +98,7 @@ async def save_event(ctx: AppContext, db: AsyncSession, access: CaseAccess, valu
     check_can_edit(access)
     if case.stage in {str(s) for s in FINAL_STAGES}:
         raise Rejected(CASE_OVER)
+    values = values.placed_in(zone_for(person.time_zone, ctx.settings.center_time_zone))
     if values.is_mediation and not (event is not None and event.is_mediation):
         await _schedule_mediation(ctx, db, case, person)
 

@@ -8,7 +8,6 @@ console checks only what is not about the lifecycle, such as that a panel comes 
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +19,7 @@ from core.db.models import BallotRecord, Case, MediatorProfile, Participant, Per
 from core.errors import Invalid, NotFound
 from core.inputs import is_id
 from core.stages import STAGE_LABELS, Stage, stage_label
-from core.time import as_utc
+from core.time import as_utc, long_time, zone_for
 from features.cases.state import case_state, current_ballots, state_after
 from features.context import AppContext
 from features.lifecycle import run_update
@@ -285,7 +284,9 @@ async def extend_ranking(ctx: AppContext, db: AsyncSession, actor_id: int, case_
     answer = await run_update(ctx, case_id, CaseWorkflow.extend_ranking, DeadlineExtension(actor_id=actor_id, extra_seconds=extension.seconds), db=db)
     state = await state_after(db, case, answer)
     unit = extension.unit if extension.amount != 1 else extension.unit.rstrip("s")
-    deadline = as_utc(datetime.fromisoformat(state.stage_deadline)).strftime("%B %-d, %Y at %-I:%M %p UTC") if state.stage_deadline else "unchanged"
+    actor = await db.get(Person, actor_id)
+    zone = zone_for(actor.time_zone if actor else None, ctx.settings.center_time_zone)
+    deadline = long_time(state.stage_deadline, zone) if state.stage_deadline else "unchanged"
     return _result(f"The ranking round was extended by {extension.amount} {unit}; new deadline {deadline}.", state)
 
 

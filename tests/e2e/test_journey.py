@@ -409,6 +409,38 @@ def test_mediator_talks_with_one_party_in_a_caucus_room(site: Site, journey: Jou
     site.shot(katy, "22-discussions-other-party")
 
 
+# ---- 7b. local time: the mediator types Pacific time, Katy reads Eastern time ----------------------------------
+
+
+@step
+def test_a_session_typed_in_pacific_time_reads_in_each_persons_own_zone(site: Site, journey: Journey):
+    mediator, jordan, katy = journey.pages["mediator"], journey.pages["jordan"], journey.pages["katy"]
+
+    katy.goto("/profile")
+    katy.get_by_label("Time zone").select_option("America/New_York")
+    site.audit(katy, "profile")
+    katy.get_by_role("button", name="Submit").click()
+    assert "Your profile was saved." in katy.locator(".notice").inner_text()
+
+    # The demo mediator lives in California: 9:00 on December 3, 2026 is 9:00 AM PST, 17:00 UTC.
+    mediator.goto(f"{journey.home}/calendar")
+    assert "Meeting Start Time (America/Los_Angeles)" in mediator.locator("main").inner_text()
+    mediator.get_by_label("Meeting Title").fill("Pre-mediation call")
+    mediator.get_by_label("Meeting Start Time").fill("2026-12-03T09:00")
+    mediator.get_by_label("Meeting End Time").fill("2026-12-03T10:00")
+    mediator.get_by_role("button", name="Add the event").click()
+    assert "The event was added" in mediator.locator(".notice").inner_text()
+    assert "Dec 3, 2026 9:00 AM PST" in mediator.get_by_role("table").inner_text()
+    site.audit(mediator, "calendar")
+
+    katy.goto(f"{journey.home}/calendar")
+    assert "Dec 3, 2026 12:00 PM EST" in katy.get_by_role("table").inner_text()
+    site.shot(katy, "23-calendar-eastern-time")
+    jordan.goto(f"{journey.home}/calendar")
+    # Jordan chose no zone: the center's, Pacific.
+    assert "Dec 3, 2026 9:00 AM PST" in jordan.get_by_role("table").inner_text()
+
+
 # ---- 8. accessibility and script health across the journey ---------------------------------------------------
 
 
