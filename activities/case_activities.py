@@ -15,6 +15,7 @@ from core.case_state import CaseState, state_to_json
 from core.db.models import (
     BallotRecord,
     Case,
+    ConflictCheckRequest,
     DiscussionRoom,
     Document,
     DocumentShare,
@@ -103,6 +104,7 @@ class CaseActivities:
                 return False
             if state.mediator_id is not None:
                 await _ensure_mediator_participant(session, state.case_id, state.mediator_id)
+            await _record_conflict_check_requests(session, state)
         return True
 
     @activity.defn
@@ -193,6 +195,21 @@ class CaseActivities:
             return await self._mailer.deliver_stored(idempotency_key)
         except PermanentEmailError as error:
             raise ApplicationError(str(error), type="PermanentEmailError", non_retryable=True) from error
+
+
+async def _record_conflict_check_requests(session: AsyncSession, state: CaseState) -> None:
+    """Each mediator the case asked for its conflict check, with how their last request ended."""
+    last = {attempt.mediator_id: attempt.outcome for attempt in state.conflict_attempts}
+    if not last:
+        return
+    stored = {
+        row.mediator_id: row for row in (await session.execute(select(ConflictCheckRequest).where(ConflictCheckRequest.case_id == state.case_id))).scalars()
+    }
+    for mediator_id, outcome in last.items():
+        if mediator_id in stored:
+            stored[mediator_id].outcome = outcome
+        else:
+            session.add(ConflictCheckRequest(case_id=state.case_id, mediator_id=mediator_id, outcome=outcome))
 
 
 async def _ensure_mediator_participant(session: AsyncSession, case_id: int, mediator_id: int) -> None:

@@ -197,8 +197,16 @@ class NotificationActivities:
 
 
 async def _names_for_details(session: AsyncSession, details: dict[str, str]) -> dict[str, str]:
+    """The name of each person a notification's details name: "mediator_id" gives names["mediator"], and a list such
+    as "missing_party_ids" ("3,4") gives names["missing_party"], the names joined ("Taylor Swift and Ed Sheeran")."""
     ids = {key: int(value) for key, value in details.items() if key.endswith("_id") and value.isdigit()}
-    if not ids:
+    groups = {key: [int(v) for v in value.split(",") if v.isdigit()] for key, value in details.items() if key.endswith("_ids")}
+    wanted = {*ids.values(), *(pid for group in groups.values() for pid in group)}
+    if not wanted:
         return {}
-    people = {p.id: p.full_name for p in (await session.execute(select(Person).where(Person.id.in_(ids.values())))).scalars()}
-    return {key.removesuffix("_id"): people.get(pid, "") for key, pid in ids.items()}
+    people = {p.id: p.full_name for p in (await session.execute(select(Person).where(Person.id.in_(wanted)))).scalars()}
+    names = {key.removesuffix("_id"): people.get(pid, "") for key, pid in ids.items()}
+    for key, group in groups.items():
+        found = [people[pid] for pid in group if pid in people]
+        names[key.removesuffix("_ids")] = " and ".join(filter(None, [", ".join(found[:-1]), found[-1] if found else ""]))
+    return names

@@ -23,6 +23,9 @@ class ConflictAttempt:
     deadline: str
     outcome: str = "pending"  # pending, accepted, declined, timed_out, withdrawn
     reason: str = ""
+    # Why this mediator was asked: top_choice, next_choice (after someone could not serve), panel_order (nobody
+    # ranked) or next_in_panel; empty for cases that did not record it.
+    asked_because: str = ""
 
 
 @dataclass

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.time import DEFAULT_TIME_ZONE, known_time_zone
@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     panel_size: int = Field(3, ge=2)
     max_eliminations: int = Field(1, ge=0)
     ranking_window: timedelta = timedelta(days=7)
+    # Reminders to parties who have not ranked, this long before the deadline in force (re-planned when staff extend it).
+    ranking_reminders_before_deadline: Annotated[list[timedelta], NoDecode] = [timedelta(days=4), timedelta(days=1)]
+    # The older setting, counted from the round's start: still read, so an existing .env keeps its reminders
+    # (turned into times before the deadline) unless ranking_reminders_before_deadline is set as well.
     ranking_reminder_offsets: Annotated[list[timedelta], NoDecode] = [timedelta(days=3), timedelta(days=6)]
     conflict_check_window: timedelta = timedelta(days=2)
     conflict_check_reminder_after: timedelta = timedelta(days=1)
@@ -123,7 +127,7 @@ class Settings(BaseSettings):
             raise ValueError("not a time zone in the IANA database")
         return name
 
-    @field_validator("ranking_reminder_offsets", mode="before")
+    @field_validator("ranking_reminders_before_deadline", "ranking_reminder_offsets", mode="before")
     @classmethod
     def _durations(cls, value: object) -> object:
         if isinstance(value, str):
@@ -136,6 +140,15 @@ class Settings(BaseSettings):
         if isinstance(value, list):
             return [_seconds_or_iso(item.strip() if isinstance(item, str) else item) for item in value]
         return value
+
+    @model_validator(mode="after")
+    def _reminders_from_the_older_setting(self) -> "Settings":
+        if "ranking_reminder_offsets" in self.model_fields_set and "ranking_reminders_before_deadline" not in self.model_fields_set:
+            window = self.ranking_window
+            self.ranking_reminders_before_deadline = sorted(
+                (window - offset for offset in self.ranking_reminder_offsets if timedelta(0) < offset < window), reverse=True
+            )
+        return self
 
     def workflow_id(self, case_id: int) -> str:
         return f"{self.workflow_id_prefix}{case_id}"
@@ -158,7 +171,7 @@ def readable(error: ValidationError) -> str:
     for problem in error.errors():
         name = "MEDIATION_" + "_".join(str(part) for part in problem["loc"][:1]).upper()
         hint = ""
-        if problem["loc"][:1] and str(problem["loc"][0]) in DURATION_FIELDS + ("ranking_reminder_offsets",):
+        if problem["loc"][:1] and str(problem["loc"][0]) in DURATION_FIELDS + ("ranking_reminders_before_deadline", "ranking_reminder_offsets"):
             hint = " Give seconds (172800) or an ISO 8601 duration (P2D, PT10M)."
         if problem["loc"][:1] == ("center_time_zone",):
             hint = " Give an IANA time zone name such as America/Los_Angeles, America/Chicago or America/New_York."

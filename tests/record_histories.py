@@ -230,6 +230,26 @@ async def withdrawn_mid_conflict_check(run: Run) -> None:
     await run.wf.execute_update(CaseWorkflow.withdraw, StaffAction(actor_id=run.staff, reason="The parties settled on their own."))
 
 
+async def extended_by_hours_deadline_then_withdrawn(run: Run) -> None:
+    """Staff extend the round by hours after the first reminder (the reminders move with the deadline), the deadline
+    passes with a ranking missing, the first mediator runs out of time, and the case is withdrawn during the next check."""
+    m1, m2, m3 = run.mediator(1), run.mediator(2), run.mediator(3)
+    await run.accept_intake([m1, m2, m3])
+    await run.rank("Katy Perry", [m1, m2, m3])
+    reminders = lambda: emails(run.sessions, "Reminder: please submit your mediator rankings")  # noqa: E731
+    await run.env.sleep(timedelta(days=3, hours=1))
+    await eventually(reminders)
+    await run.wf.execute_update(CaseWorkflow.extend_ranking, DeadlineExtension(actor_id=run.staff, extra_seconds=12 * 3600))
+    await run.env.sleep(timedelta(days=3, hours=12))
+    await eventually(lambda: _at_least(2, reminders()))
+    await run.env.sleep(timedelta(days=1))
+    await run.candidate(m1)
+    await run.env.sleep(timedelta(days=2, hours=1))
+    await run.candidate(m2)
+    await run.emails_settled()
+    await run.wf.execute_update(CaseWorkflow.withdraw, StaffAction(actor_id=run.staff, reason="The parties settled on their own."))
+
+
 async def rejected_at_intake(run: Run) -> None:
     await run.emails_settled()
     await run.wf.execute_update(
@@ -303,6 +323,7 @@ SCENARIOS: dict[str, tuple[Callable[[Run], Awaitable[None]], str]] = {
     "silent-mediator-then-new-panel": (silent_mediator_then_new_panel, "closed"),
     "extended-revised-closed-early": (extended_revised_closed_early, "withdrawn"),
     "withdrawn-mid-conflict-check": (withdrawn_mid_conflict_check, "withdrawn"),
+    "extended-by-hours-deadline-then-withdrawn": (extended_by_hours_deadline_then_withdrawn, "withdrawn"),
     "rejected-at-intake": (rejected_at_intake, "rejected"),
 }
 

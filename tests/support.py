@@ -9,12 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowHandle
 
 from core.case_state import CaseState
-from core.db.models import Email, MediatorProfile, Person
+from core.db.models import Email, MediatorProfile, Participant, Person
 from core.db.session import transaction
 from core.settings import Settings
 from features.access import CaseAccess, Viewer, access_to_case
 from features.accounts.security import session_for_token, start_session
-from features.cases.roster import NewCase, PartyContact, file_case
+from features.cases.roster import NewCase, PartyContact, file_case, roster_for
 from workflows.case import CaseWorkflow
 
 
@@ -69,6 +69,24 @@ async def make_case(
         people = (await session.execute(select(Person).where(Person.email.in_([_email(n) for n, _ in parties])))).scalars()
         ids = {p.full_name: p.id for p in people}
     return case_id, ids
+
+
+async def join_case(
+    sessions: async_sessionmaker[AsyncSession], client: Client, settings: Settings, case_id: int, name: str, role: str, represents: int | None = None
+) -> int:
+    """Put a representative (of the party `represents`) or an interested person on the case, as staff do, and tell its
+    workflow the roster; returns their person id."""
+    async with transaction(sessions) as session:
+        person = Person(email=_email(name), full_name=name)
+        session.add(person)
+        await session.flush()
+        session.add(
+            Participant(case_id=case_id, person_id=person.id, role=role, represents_id=represents, representative_kind="Attorney" if represents else "")
+        )
+        await session.flush()
+        person_id, roster = person.id, await roster_for(session, case_id)
+    await handle(client, settings, case_id).execute_update(CaseWorkflow.set_roster, roster)
+    return person_id
 
 
 def _email(name: str) -> str:

@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 
 from api.app import create_app
-from core.settings import SettingsError, get_settings
+from core.settings import Settings, SettingsError, get_settings
 
 
 def failing_app(settings, client):
@@ -114,6 +114,22 @@ def test_timer_settings_take_plain_seconds_or_iso_durations(monkeypatch, value, 
         settings = get_settings()
         assert settings.conflict_check_window.total_seconds() == seconds
         assert [o.total_seconds() for o in settings.ranking_reminder_offsets] == [259200, 518400]
+    finally:
+        get_settings.cache_clear()
+
+
+def test_reminders_are_set_before_the_deadline_and_the_older_setting_still_counts(monkeypatch):
+    days = lambda values: [v.total_seconds() / 86400 for v in values]  # noqa: E731
+    # The defaults fall on the same moments as before (days 3 and 6 of a 7-day round), now counted back from the deadline.
+    assert days(Settings(_env_file=None).ranking_reminders_before_deadline) == [4, 1]
+    get_settings.cache_clear()
+    try:
+        # An .env written for the older setting (offsets from the round's start) keeps its reminders.
+        monkeypatch.setenv("MEDIATION_RANKING_REMINDER_OFFSETS", "P2D,P5D")
+        assert days(get_settings().ranking_reminders_before_deadline) == [5, 2]
+        get_settings.cache_clear()
+        monkeypatch.setenv("MEDIATION_RANKING_REMINDERS_BEFORE_DEADLINE", "PT12H")
+        assert [r.total_seconds() for r in get_settings().ranking_reminders_before_deadline] == [43200]
     finally:
         get_settings.cache_clear()
 

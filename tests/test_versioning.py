@@ -12,7 +12,7 @@ from temporalio import workflow
 
 from core.db.models import Case
 from tests.support import emails, eventually, handle, make_case, make_center, status, wait_for_stage
-from workflows.case import INVITATION_FIRST_PATCH, LOCAL_BALLOT_AUDIT_PATCH, RETENTION_PATCH, CaseWorkflow
+from workflows.case import INVITATION_FIRST_PATCH, LOCAL_BALLOT_AUDIT_PATCH, PEOPLE_TOLD_PATCH, RETENTION_PATCH, CaseWorkflow
 from workflows.types import CaseClosure, ConflictDecision, IntakeDecision, RankingSubmission
 from workflows.worker import build_worker
 
@@ -76,6 +76,11 @@ async def test_case_started_before_the_patches_finishes_on_the_current_code(time
     # up, so this case gets the new behaviour: its retention timer ran and purged its records.
     assert markers == [f'{{"id":"{RETENTION_PATCH}","deprecated":false}}']
     assert LOCAL_BALLOT_AUDIT_PATCH not in str(markers) and INVITATION_FIRST_PATCH not in str(markers)
+    # Its ranking round had begun the old way, so its workflow keeps the old notices to the end (no tally notice);
+    # the words of the emails it does send are the new ones, which address each recipient in their role.
+    assert PEOPLE_TOLD_PATCH not in str(markers)
+    assert await emails(sessions, "Mediator selected") == []
+    assert len(await emails(sessions, "You are the mediator", to="mediator1@example.com")) == 1
     ballot_events = [
         e
         for e in (await wf.fetch_history()).events

@@ -1,6 +1,7 @@
 """The center staff console over HTTP: the case list, a case's full picture, staff actions, the directory, the outbox."""
 
 import re
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
@@ -196,6 +197,18 @@ async def test_staff_extends_and_closes_a_round_early(web):
         assert "extended by 2 days" in await b.notice(extended)
         after = (await status(web.client, web.settings, case_id)).stage_deadline
         assert after > before
+        # Hours as well as days, through the one input model of both doors.
+        await b.get(f"/staff/cases/{case_id}")
+        by_hours = await b.post(f"/staff/cases/{case_id}/extend", {"amount": "6", "unit": "hours"})
+        assert "extended by 6 hours" in await b.notice(by_hours)
+        hours_later = (await status(web.client, web.settings, case_id)).stage_deadline
+        assert datetime.fromisoformat(hours_later) - datetime.fromisoformat(after) == timedelta(hours=6)
+        api_hour = await b.api("POST", f"/api/v1/staff/cases/{case_id}/extend", {"amount": 1, "unit": "hours"})
+        assert api_hour.status_code == 200 and "extended by 1 hour;" in api_hour.json()["message"]
+        an_hour_later = (await status(web.client, web.settings, case_id)).stage_deadline
+        assert datetime.fromisoformat(an_hour_later) - datetime.fromisoformat(hours_later) == timedelta(hours=1)
+        too_many = await b.api("POST", f"/api/v1/staff/cases/{case_id}/extend", {"amount": 1441, "unit": "hours"})
+        assert too_many.status_code == 422 and "at most 1440 hours" in too_many.json()["detail"]
 
         await rank(web, case_id, people["Katy Perry"], [m2, m3, m1])
         await b.get(f"/staff/cases/{case_id}")

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.types import ActivityOptions, BallotAudit, Notification, PanelRequest, RetentionRecord, StageRecord
     from core.case_state import CaseState, ConflictAttempt, PartyProgress, TallyResult, TimelineEntry
     from core.stages import FINAL_STAGES, OUTCOMES, STAGE_LABELS, Stage
+    from core.wording import counted, duration_words
     from workflows.tally import Ballot, InvalidBallot, tally, validate_ballot
     from workflows.types import (
         BallotView,
@@ -53,6 +54,10 @@ READ_MODEL_PATCH = "state-published-by-the-workflow"
 RETENTION_PATCH = "retention-timer"
 LOCAL_BALLOT_AUDIT_PATCH = "ballot-audit-local-activity"
 INVITATION_FIRST_PATCH = "ranking-invitation-before-stage-record"
+# Everyone waited on or dropped is told: the tally notice naming the selected mediator, reminders planned before the
+# deadline in force, reassignment notices naming who could not serve and who is next, the center told of declines,
+# expired checks and missed deadlines, the dropped mediator and the party whose round closed without its ranking.
+PEOPLE_TOLD_PATCH = "everyone-waited-on-or-dropped-is-told"
 
 
 class CaseWithdrawn(Exception):
@@ -191,7 +196,10 @@ class CaseWorkflow:
         self._enter(Stage.ACCEPTED)
         self._log("mediator_accepted", "", mediator)
         await self._record()
-        self._notify("mediator_accepted", all_participants=True, details={"mediator_id": str(mediator)})
+        # The mediator is told in their own words (and even before the published state makes them a participant).
+        self._notify(
+            "mediator_accepted", all_participants=True, recipients=[mediator] if self._tells_everyone() else [], details={"mediator_id": str(mediator)}
+        )
 
         while self._closure is None:
             await self._wait(lambda: self._closure is not None or self._milestone_pending)
@@ -221,34 +229,96 @@ class CaseWorkflow:
         # A ballot may arrive the moment the stage is ranking, and the parties' invitation must leave before
         # the center's "ranking received": queue it before anything awaits (cases started earlier keep the old order).
         invite_first = workflow.patched(INVITATION_FIRST_PATCH)
+        told = self._tells_everyone()
         if invite_first:
             self._notify("ranking_request", recipients=self._ranking_audience(self._parties))
         await self._record()
         if not invite_first:
             self._notify("ranking_request", recipients=self._ranking_audience(self._parties))
 
-        reminders = sorted(set(self._timers.ranking_reminder_offsets_seconds))
-        sent_reminders: set[int] = set()
+        # Reminders: before the deadline in force, planned again whenever staff move it; cases started earlier
+        # keep theirs at fixed offsets from the round's start.
+        offsets = sorted(set(self._timers.ranking_reminder_offsets_seconds))
+        sent_offsets: set[int] = set()
+        planned = self._plan_reminders(started)
+        planned_for = self._deadline_version
+        deadline_passed = False
         while not (self._everyone_ranked() or self._close_round_early):
             now = workflow.now()
             if now >= self._deadline:
                 self._log("ranking_deadline", "The ranking deadline passed")
+                deadline_passed = True
                 break
-            pending = [o for o in reminders if o not in sent_reminders and started + timedelta(seconds=o) < self._deadline]
-            due = [o for o in pending if started + timedelta(seconds=o) <= now]
-            if due:
-                sent_reminders.update(due)
-                silent = {pid: p for pid, p in self._parties.items() if pid not in self._ballots}
-                self._log("ranking_reminder", f"Reminder sent to {len(silent)} part{'y' if len(silent) == 1 else 'ies'}")
-                self._notify("ranking_reminder", recipients=self._ranking_audience(silent))
-                continue
-            wake = min([started + timedelta(seconds=o) for o in pending] + [self._deadline])
+            if told:
+                if planned_for != self._deadline_version:
+                    planned, planned_for = self._plan_reminders(now), self._deadline_version
+                if any(moment <= now for moment in planned):
+                    planned = [moment for moment in planned if moment > now]
+                    self._remind_silent_parties()
+                    continue
+                wake = min([*planned, self._deadline])
+            else:
+                pending = [o for o in offsets if o not in sent_offsets and started + timedelta(seconds=o) < self._deadline]
+                due = [o for o in pending if started + timedelta(seconds=o) <= now]
+                if due:
+                    sent_offsets.update(due)
+                    self._remind_silent_parties()
+                    continue
+                wake = min([started + timedelta(seconds=o) for o in pending] + [self._deadline])
             version = self._deadline_version
             await self._wait(
                 lambda version=version: self._everyone_ranked() or self._close_round_early or self._deadline_version != version,
                 timeout=wake - now,
             )
-        return self._run_tally()
+        order = self._run_tally()
+        if told:
+            self._tell_the_round_result(deadline_passed)
+        return order
+
+    def _plan_reminders(self, after: datetime) -> list[datetime]:
+        """The reminders still to come before the deadline in force: each configured time before it that is later than `after`."""
+        assert self._deadline is not None
+        moments = {self._deadline - timedelta(seconds=before) for before in self._timers.ranking_reminders_before_deadline_seconds if before > 0}
+        return sorted(moment for moment in moments if moment > after)
+
+    def _remind_silent_parties(self) -> None:
+        silent = {pid: p for pid, p in self._parties.items() if pid not in self._ballots}
+        audience = self._ranking_audience(silent)
+        # People, not parties: a party's attorney is reminded too, and the timeline says so.
+        self._log("ranking_reminder", f"Reminder sent to {counted(len(audience), 'person', 'people')} ({counted(len(silent), 'party', 'parties')})")
+        self._notify("ranking_reminder", recipients=audience)
+
+    def _tell_the_round_result(self, deadline_passed: bool) -> None:
+        """The handbook's notice at the tally: everyone learns who was selected and that the conflict check is under way;
+        a party whose ranking did not arrive is told the round closed without it; the center, of a deadline that passed."""
+        assert self._tally is not None
+        silent = {pid: p for pid, p in self._parties.items() if pid not in self._ballots}
+        selected = str(self._tally.selected) if self._tally.selected is not None else ""
+        if silent:
+            self._notify(
+                "ranking_closed_without_you",
+                recipients=self._ranking_audience(silent),
+                details={"closed_by": "deadline" if deadline_passed else "center", "ballots_counted": str(self._tally.ballots_counted)},
+            )
+        if silent and deadline_passed:
+            self._notify(
+                "ranking_deadline_passed",
+                to_center=True,
+                details={
+                    "missing_party_ids": ",".join(str(pid) for pid in silent),
+                    "ballots_counted": str(self._tally.ballots_counted),
+                    "selected_mediator_id": selected,
+                },
+            )
+        self._notify(
+            "mediator_selected",
+            all_participants=True,
+            details={
+                "mediator_id": selected,
+                "ballots_counted": str(self._tally.ballots_counted),
+                "check_takes": duration_words(self._timers.conflict_check_window_seconds),
+            },
+        )
 
     def _run_tally(self) -> list[int]:
         ballots = [
@@ -273,17 +343,34 @@ class CaseWorkflow:
     async def _conflict_check(self, order: list[int]) -> int | None:
         window = timedelta(seconds=self._timers.conflict_check_window_seconds)
         reminder_after = timedelta(seconds=self._timers.conflict_check_reminder_after_seconds)
+        told = self._tells_everyone()
+        ranked = bool(self._tally and self._tally.ballots_counted)
         for position, candidate in enumerate(order):
             started = workflow.now()
             self._candidate = candidate
             self._conflict_decision = None
             self._deadline = started + window
-            attempt = ConflictAttempt(mediator_id=candidate, ranking_round=self._round, started_at=started.isoformat(), deadline=self._deadline.isoformat())
+            # Why this mediator is asked, which their request and conflict-check page say.
+            asked_because = ("top_choice" if position == 0 else "next_choice") if ranked else ("panel_order" if position == 0 else "next_in_panel")
+            attempt = ConflictAttempt(
+                mediator_id=candidate,
+                ranking_round=self._round,
+                started_at=started.isoformat(),
+                deadline=self._deadline.isoformat(),
+                asked_because=asked_because if told else "",
+            )
             self._attempts.append(attempt)
             self._enter(Stage.CONFLICT_CHECK)
             self._log("conflict_check_started", "", candidate)
             await self._record()
-            self._notify("conflict_check_request", recipients=[candidate])
+            if told:
+                self._notify(
+                    "conflict_check_request",
+                    recipients=[candidate],
+                    details={"asked_because": asked_because, "check_takes": duration_words(self._timers.conflict_check_window_seconds)},
+                )
+            else:
+                self._notify("conflict_check_request", recipients=[candidate])
 
             decided = False
             if reminder_after < window:
@@ -305,12 +392,29 @@ class CaseWorkflow:
                 self._log("conflict_check_expired", "No answer within the conflict-check window", candidate)
             self._candidate = None
             has_next = position + 1 < len(order)
-            self._notify(
-                "reassignment_notice",
-                recipients=self._ranking_audience(self._parties),
-                details={"next_mediator": "yes" if has_next else ""},
-            )
+            if told:
+                self._tell_of_reassignment(attempt, order[position + 1] if has_next else None)
+            else:
+                self._notify(
+                    "reassignment_notice",
+                    recipients=self._ranking_audience(self._parties),
+                    details={"next_mediator": "yes" if has_next else ""},
+                )
         return None
+
+    def _tell_of_reassignment(self, attempt: ConflictAttempt, next_mediator: int | None) -> None:
+        """Who could not serve and who is asked next: to everyone on the case (never the reason of a decline), to the
+        center (with it), and to a mediator whose time ran out."""
+        who = {
+            "previous_mediator_id": str(attempt.mediator_id),
+            "outcome": attempt.outcome,
+            "next_mediator": "yes" if next_mediator is not None else "",
+            "next_mediator_id": str(next_mediator) if next_mediator is not None else "",
+        }
+        self._notify("reassignment_notice", all_participants=True, details=who)
+        self._notify("mediator_unavailable", to_center=True, details={**who, "reason": attempt.reason})
+        if attempt.outcome == "timed_out":
+            self._notify("conflict_check_expired", recipients=[attempt.mediator_id], details={"next_mediator": who["next_mediator"]})
 
     async def _await_new_panel(self, why: str) -> None:
         self._enter(Stage.AWAITING_NEW_PANEL)
@@ -326,6 +430,8 @@ class CaseWorkflow:
 
     async def _finish_withdrawal(self) -> None:
         assert self._withdrawal is not None
+        # A mediator in the middle of the conflict check is told too: they are not on the case, so "everyone" misses them.
+        checking = self._candidate if self._stage == Stage.CONFLICT_CHECK and self._tells_everyone() else None
         for attempt in self._attempts:
             if attempt.outcome == "pending":
                 attempt.outcome = "withdrawn"
@@ -336,7 +442,16 @@ class CaseWorkflow:
         self._note = self._withdrawal.reason
         self._log("withdrawn", self._withdrawal.reason, self._withdrawal.actor_id)
         await self._record()
-        self._notify("case_withdrawn", all_participants=True, to_center=True, details={"reason": self._withdrawal.reason})
+        if checking is not None:
+            self._notify(
+                "case_withdrawn",
+                all_participants=True,
+                to_center=True,
+                recipients=[checking],
+                details={"reason": self._withdrawal.reason, "checking_mediator_id": str(checking)},
+            )
+        else:
+            self._notify("case_withdrawn", all_participants=True, to_center=True, details={"reason": self._withdrawal.reason})
 
     # ---- helpers -------------------------------------------------------------------------------
 
@@ -354,6 +469,10 @@ class CaseWorkflow:
         if self._withdrawal is not None:
             raise CaseWithdrawn()
         return True
+
+    def _tells_everyone(self) -> bool:
+        """Whether this case tells everyone waited on or dropped (answered once per case: its first ask decides)."""
+        return workflow.patched(PEOPLE_TOLD_PATCH)
 
     def _everyone_ranked(self) -> bool:
         return bool(self._parties) and all(pid in self._ballots for pid in self._parties)

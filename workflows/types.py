@@ -21,6 +21,9 @@ class LifecycleTimers:
     max_eliminations: int
     # Cases started before retention existed carry no value here and get the center's default of two years.
     retention_seconds: int = 730 * 86400
+    # Reminders this long before the deadline in force. Cases started before it existed have none here and keep
+    # their reminders at `ranking_reminder_offsets_seconds` from the round's start.
+    ranking_reminders_before_deadline_seconds: list[int] = field(default_factory=list)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LifecycleTimers":
@@ -35,6 +38,7 @@ class LifecycleTimers:
             panel_size=settings.panel_size,
             max_eliminations=settings.max_eliminations,
             retention_seconds=seconds(settings.retention_period),
+            ranking_reminders_before_deadline_seconds=[seconds(b) for b in settings.ranking_reminders_before_deadline],
         )
 
 

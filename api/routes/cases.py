@@ -3,8 +3,8 @@ Intake Details and Users (staff add and remove people there through features/sta
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
 
 from api.deps import CaseAccess, CaseInView, Ctx, CurrentViewer, Db, PathId, csrf_protect
 from api.errors import documented, status_of
@@ -13,8 +13,10 @@ from api.pages import render
 from core.case_facts import case_titles
 from core.errors import DomainError, Forbidden
 from core.stages import FINAL_STAGES, stage_label
+from features.access import access_to_case
 from features.cases import service
 from features.cases.filing import file_request
+from features.cases.mediator_requests import mediator_request
 from features.cases.models import (
     DISPUTE_BASES,
     DISPUTE_VALUES,
@@ -130,6 +132,7 @@ async def case_home_page(request: Request, db, access: CaseAccess, problem: Doma
         steps=home.steps,
         no_action=NO_ACTION,
         mediator=home.mediator,
+        selection=home.selection,
         access=access,
         events=home.events,
         messages=home.messages,
@@ -139,8 +142,18 @@ async def case_home_page(request: Request, db, access: CaseAccess, problem: Doma
 
 
 @router.get("/cases/{case_id}", include_in_schema=False)
-async def case_home_view(request: Request, db: Db, access: CaseInView):
-    return await case_home_page(request, db, access)
+async def case_home_view(request: Request, db: Db, viewer: CurrentViewer, case_id: PathId):
+    access = await access_to_case(db, case_id, viewer)
+    if access is not None:
+        return await case_home_page(request, db, access)
+    # A mediator asked for the conflict check is not on the case: the link takes them to the check while it waits
+    # for them, and afterwards says what happened. Anyone else learns nothing, not even that the case exists.
+    asked = await mediator_request(db, viewer, case_id)
+    if asked is None:
+        raise HTTPException(status_code=404, detail="No such case.")
+    if asked.open:
+        return RedirectResponse(f"/cases/{case_id}/conflict-check", status_code=303)
+    return render(request, "pages/conflict_check_ended.html", asked=asked)
 
 
 @router.get("/api/v1/cases/{case_id}", response_model=CaseHomeOut, responses=documented(401, 404))
@@ -156,6 +169,7 @@ async def get_case_home(ctx: Ctx, db: Db, access: CaseInView) -> CaseHomeOut:
         stage_label=state.stage_label,
         stage_deadline=state.stage_deadline,
         mediator=PersonRef(id=home.mediator.id, full_name=home.mediator.full_name) if home.mediator else None,
+        selected_mediator=PersonRef(id=home.selection.mediator.id, full_name=home.selection.mediator.full_name) if home.selection else None,
         next_steps=[NextStepOut(text=s.text, link=s.link) for s in home.steps],
         fee_deposit_collected=state.fee_deposit_collected,
         mediation_scheduled=state.mediation_scheduled,

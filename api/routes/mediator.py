@@ -1,7 +1,7 @@
 """The mediator's doors: the conflict check, and the case page for the fee deposit and closing, as pages and JSON."""
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from api.deps import Ctx, CurrentViewer, Db, PathId, Viewer, csrf_protect
 from api.errors import documented, status_of
@@ -10,6 +10,7 @@ from api.pages import render
 from core.case_state import CaseState
 from core.errors import DomainError
 from features.access import CaseAccess
+from features.cases.mediator_requests import last_attempt
 from features.mediator import service
 from features.mediator.models import OUTCOME_LABELS, Closure, ConflictAnswer, ConflictCheckCase, ConflictCheckParty, MediatorState
 
@@ -55,6 +56,7 @@ async def conflict_check_page(request: Request, db, viewer: Viewer, case_id: int
         status_code=status_of(problem) if problem else 200,
         brief=brief,
         case=brief.case,
+        asked_because=attempt.asked_because if (attempt := last_attempt(brief.state, viewer.id)) else "",
         problem=problem,
         errors=problem.fields if problem else {},
         values=await request.form() if problem else {},
@@ -63,6 +65,8 @@ async def conflict_check_page(request: Request, db, viewer: Viewer, case_id: int
 
 @router.get("/cases/{case_id}/conflict-check", include_in_schema=False)
 async def conflict_check_view(request: Request, db: Db, viewer: CurrentViewer, case_id: PathId):
+    if await service.no_longer_asked(db, viewer.person, case_id):
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
     return await conflict_check_page(request, db, viewer, case_id)
 
 

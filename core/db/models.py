@@ -124,6 +124,18 @@ class Participant(Base):
     represents: Mapped[Person | None] = relationship(foreign_keys=[represents_id])
 
 
+class ConflictCheckRequest(Base):
+    """A mediator asked for a case's conflict check, with how their last request ended (pending, accepted, declined,
+    timed_out, withdrawn). Written with the case's published state, so My Cases can find the cases a mediator was asked
+    about and is not on: without it, a mediator who declined or ran out of time would meet "No such case"."""
+
+    __tablename__ = "conflict_check_requests"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    mediator_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True, index=True)
+    outcome: Mapped[str] = mapped_column(String(20), default="pending")
+
+
 class BallotRecord(Base):
     """Every ballot as submitted, revisions included: the staff audit trail."""
 

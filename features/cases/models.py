@@ -87,6 +87,10 @@ class CaseItem(BaseModel):
     stage_label: str
     stage_deadline: UtcDateTime | None = Field(description="RFC 3339, UTC")
     conflict_check_requested: bool = Field(description="You are the mediator asked to do this case's conflict check")
+    conflict_check_ended: Literal["declined", "timed_out", "withdrawn"] | None = Field(
+        None, description="You were asked for this case's conflict check and are not on it: how your request ended"
+    )
+    what_happened: str = Field("", description="That ending, as a sentence for you")
 
 
 class CasePage(BaseModel):
@@ -119,6 +123,9 @@ class CaseHomeOut(BaseModel):
     stage_label: str
     stage_deadline: str | None = Field(description="RFC 3339, UTC")
     mediator: PersonRef | None
+    selected_mediator: PersonRef | None = Field(
+        None, description="During the conflict check: the mediator selected, who has until stage_deadline to confirm acceptance"
+    )
     next_steps: list[NextStepOut]
     fee_deposit_collected: bool
     mediation_scheduled: bool

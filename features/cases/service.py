@@ -3,6 +3,7 @@ database (the case's state as its workflow published it), so none of these pages
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,11 +11,13 @@ from sqlalchemy.orm import selectinload
 
 from core.case_facts import case_titles
 from core.case_state import CaseState
-from core.db.models import CalendarEvent, Case, Message, Participant, Person
+from core.db.models import CalendarEvent, Case, ConflictCheckRequest, Message, Participant, Person
 from core.errors import Forbidden, NotFound, Rejected
 from core.stages import stage_label
 from core.time import as_utc
+from core.wording import duration_words
 from features.access import CaseAccess, Viewer
+from features.cases.mediator_requests import last_attempt, what_happened
 from features.cases.models import CaseItem, CasePage, CaseUserOut, ContactOut, IntakeOut, MessageOut, NewMessage
 from features.cases.next_steps import NextStep, next_steps
 from features.cases.state import case_state
@@ -35,30 +38,53 @@ INTAKE_ROLES = ("party", "representative", "mediator")
 async def my_cases(db: AsyncSession, viewer: Viewer, page: int = 1) -> CasePage:
     """The cases this person takes part in, newest first, a page at a time (staff: every case)."""
     query = select(Case)
+    on_case = select(Participant.case_id).where(Participant.person_id == viewer.id)
+    asked = select(ConflictCheckRequest.case_id).where(ConflictCheckRequest.mediator_id == viewer.id)
     if not viewer.is_staff:
-        # A mediator asked for a conflict check is not a participant yet, but must find the case to answer.
-        query = query.where(or_(Case.id.in_(select(Participant.case_id).where(Participant.person_id == viewer.id)), Case.candidate_mediator_id == viewer.id))
+        # A mediator asked for a conflict check is not a participant yet, but must find the case to answer, and
+        # afterwards (declined, out of time, withdrawn) what became of it.
+        query = query.where(or_(Case.id.in_(on_case), Case.candidate_mediator_id == viewer.id, Case.id.in_(asked)))
     total = (await db.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     pages = max(1, math.ceil(total / MY_CASES_PAGE_SIZE))
     page = min(max(1, page), pages)
     cases = list((await db.execute(query.order_by(Case.id.desc()).limit(MY_CASES_PAGE_SIZE).offset((page - 1) * MY_CASES_PAGE_SIZE))).scalars())
     titles = await case_titles(db, [c.id for c in cases])
-    items = [
-        CaseItem(
-            id=c.id,
-            title=titles[c.id],
-            property_address=c.property_address,
-            stage=c.stage,
-            stage_label=stage_label(c.stage),
-            stage_deadline=as_utc(c.stage_deadline) if c.stage_deadline else None,
-            conflict_check_requested=c.stage == "conflict_check" and c.candidate_mediator_id == viewer.id,
+    participating = set((await db.execute(on_case.where(Participant.case_id.in_([c.id for c in cases] or [-1])))).scalars())
+    items = []
+    for c in cases:
+        requested = c.stage == "conflict_check" and c.candidate_mediator_id == viewer.id
+        ended = None
+        if not (viewer.is_staff or requested or c.id in participating):
+            ended = last_attempt(await case_state(db, c), viewer.id)
+        items.append(
+            CaseItem(
+                id=c.id,
+                title=titles[c.id],
+                property_address=c.property_address,
+                stage=c.stage,
+                stage_label=stage_label(c.stage),
+                stage_deadline=as_utc(c.stage_deadline) if c.stage_deadline else None,
+                conflict_check_requested=requested,
+                conflict_check_ended=ended.outcome if ended and ended.outcome != "pending" else None,
+                what_happened=what_happened(ended) if ended else "",
+            )
         )
-        for c in cases
-    ]
     return CasePage(items=items, total=total, page=page, pages=pages, page_size=MY_CASES_PAGE_SIZE)
 
 
 # ---- Case Home ------------------------------------------------------------------------------------
+
+
+@dataclass
+class MediatorSelection:
+    """The handbook's notice at the tally, as Case Home shows it during the conflict check: who is asked, how long the
+    check can take, and who could not serve before them in this round (never why, and never anyone's ranking)."""
+
+    mediator: Person
+    by_ranking: bool
+    check_takes: str
+    deadline: str | None
+    could_not_serve: list[tuple[str, str]]
 
 
 @dataclass
@@ -70,6 +96,30 @@ class CaseHome:
     mediator: Person | None
     events: list[CalendarEvent]
     messages: list[MessageOut]
+    selection: MediatorSelection | None = None
+
+
+UNABLE_TO_SERVE = {"declined": "was unable to accept the matter", "timed_out": "did not confirm acceptance in time"}
+
+
+async def mediator_selection(db: AsyncSession, state: CaseState) -> MediatorSelection | None:
+    if state.stage != "conflict_check" or state.candidate_mediator_id is None:
+        return None
+    mediator = await db.get(Person, state.candidate_mediator_id)
+    this_round = [a for a in state.conflict_attempts if a.ranking_round == state.ranking_round]
+    current = next((a for a in reversed(this_round) if a.mediator_id == state.candidate_mediator_id), None)
+    if mediator is None or current is None:
+        return None
+    earlier = [a for a in this_round if a is not current and a.outcome in UNABLE_TO_SERVE]
+    names = {p.id: p.full_name for p in (await db.execute(select(Person).where(Person.id.in_([a.mediator_id for a in earlier] or [-1])))).scalars()}
+    took = datetime.fromisoformat(current.deadline) - datetime.fromisoformat(current.started_at)
+    return MediatorSelection(
+        mediator=mediator,
+        by_ranking=bool(state.tally and state.tally.ballots_counted),
+        check_takes=duration_words(int(took.total_seconds())),
+        deadline=current.deadline,
+        could_not_serve=[(names.get(a.mediator_id, "A mediator"), UNABLE_TO_SERVE[a.outcome]) for a in earlier],
+    )
 
 
 async def case_home(db: AsyncSession, access: CaseAccess) -> CaseHome:
@@ -87,6 +137,7 @@ async def case_home(db: AsyncSession, access: CaseAccess) -> CaseHome:
         mediator=await db.get(Person, state.mediator_id) if state.mediator_id else None,
         events=events,
         messages=await case_messages(db, access),
+        selection=await mediator_selection(db, state),
     )
 
 

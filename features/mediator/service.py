@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.case_facts import case_titles
 from core.case_state import CaseState
-from core.db.models import Case, Participant, Person
+from core.db.models import Case, ConflictCheckRequest, Participant, Person
 from core.errors import Forbidden, NotFound
 from core.stages import Stage
 from features.cases.state import case_state, state_after
@@ -95,6 +95,15 @@ async def conflict_check_brief(db: AsyncSession, person: Person, case_id: int) -
     if not is_asked(state, person.id):
         raise NotFound(NO_SUCH_CASE)
     return await _brief(db, case, state, with_contact=False)
+
+
+async def no_longer_asked(db: AsyncSession, person: Person, case_id: int) -> bool:
+    """A mediator who was asked for this case's conflict check and no longer is: they answered, their time ran out or
+    the center withdrew the case. The link in their email then leads to the case link, which says what happened."""
+    if await db.get(ConflictCheckRequest, (case_id, person.id)) is None:
+        return False
+    _, state = await _case(db, case_id)
+    return not is_asked(state, person.id)
 
 
 async def answer_conflict_check(ctx: AppContext, db: AsyncSession, person: Person, case_id: int, answer: ConflictAnswer) -> CaseState:

@@ -37,7 +37,7 @@ def settings(tmp_path, database_url, dev_server) -> Settings:
         workflow_id_prefix=f"case-{uuid.uuid4().hex[:8]}-",
         sendgrid_api_key="",
         ranking_window=timedelta(minutes=10),
-        ranking_reminder_offsets=[timedelta(minutes=5)],
+        ranking_reminders_before_deadline=[timedelta(minutes=5)],
         conflict_check_window=timedelta(minutes=10),
         conflict_check_reminder_after=timedelta(minutes=5),
         _env_file=None,

@@ -168,7 +168,7 @@ def worker_env(settings: Settings) -> dict[str, str]:
         MEDIATION_SENDGRID_HOST=settings.sendgrid_host,
         MEDIATION_PUBLIC_BASE_URL=settings.public_base_url,
         MEDIATION_RANKING_WINDOW=iso(settings.ranking_window),
-        MEDIATION_RANKING_REMINDER_OFFSETS="[" + ",".join(f'"{iso(o)}"' for o in settings.ranking_reminder_offsets) + "]",
+        MEDIATION_RANKING_REMINDERS_BEFORE_DEADLINE="[" + ",".join(f'"{iso(b)}"' for b in settings.ranking_reminders_before_deadline) + "]",
         MEDIATION_CONFLICT_CHECK_WINDOW=iso(settings.conflict_check_window),
         MEDIATION_CONFLICT_CHECK_REMINDER_AFTER=iso(settings.conflict_check_reminder_after),
         MEDIATION_WORKER_PRESENCE_INTERVAL=iso(settings.worker_presence_interval),

@@ -31,7 +31,9 @@ async def own_server(tmp_path):
 
 async def test_server_restart_mid_ranking_loses_nothing(own_server, settings, sessions, start_worker, cleanup_cases):
     client = await own_server.wait_ready()
-    settings = settings.model_copy(update={"temporal_address": own_server.address, "ranking_window": WINDOW, "ranking_reminder_offsets": [REMINDER_AT]})
+    settings = settings.model_copy(
+        update={"temporal_address": own_server.address, "ranking_window": WINDOW, "ranking_reminders_before_deadline": [WINDOW - REMINDER_AT]}
+    )
     worker = await start_worker(settings)
 
     center = await make_center(sessions)
