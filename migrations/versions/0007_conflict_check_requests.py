@@ -4,14 +4,14 @@ Which mediators each case asked for its conflict check, and how each one's last 
 declined, ran out of time or saw the case withdrawn finds it in My Cases with what happened. Filled in for the cases
 whose published state already holds conflict-check attempts.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006_person_time_zone
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006_person_time_zone"
 branch_labels = None
 depends_on = None
 
