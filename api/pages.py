@@ -1,11 +1,15 @@
 """Rendering server-side pages with what every page needs: the viewer, the CSRF token, flash text."""
 
+import functools
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from markupsafe import Markup
 
 from api.deps import CSRF_COOKIE, csrf_token_for
 from core.stages import stage_label
@@ -21,11 +25,27 @@ def short_date(value: datetime | str | None) -> str:
     return moment.strftime("%b %-d, %Y %-I:%M %p")
 
 
+# The vendored Lucide icons (static/vendor/lucide): drawn inline, so they show where no emoji font is installed and
+# take the colour of the text around them.
+ICONS_DIR = Path(__file__).resolve().parent.parent / "static" / "vendor" / "lucide"
+
+
+@functools.cache
+def icon(name: str) -> Markup:
+    """The icon `name` as inline SVG, hidden from screen readers: the words beside it say what it means."""
+    source = (ICONS_DIR / f"{name}.svg").read_text(encoding="utf-8")
+    svg = re.sub(r"\s+", " ", source[source.index("<svg") :]).replace("> <", "><").replace(" />", "/>").replace("< ", "<").replace(" >", ">")
+    svg = re.sub(r'class="[^"]*"', f'class="icon icon-{name}" aria-hidden="true" focusable="false"', svg, count=1)
+    svg = svg.replace('width="24" height="24" ', "")
+    return Markup(svg.strip())
+
+
 def build_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     templates.env.filters["when"] = human_datetime
     templates.env.filters["short_date"] = short_date
     templates.env.filters["stage_label"] = stage_label
+    templates.env.globals["icon"] = icon
     return templates
 
 
