@@ -82,8 +82,10 @@ def form_data(form: FormData, model: type[BaseModel]) -> dict[str, Any]:
                 index, _, sub = rest.partition("-")
                 if prefix == name and index.isdigit() and sub:
                     rows.setdefault(int(index), {})[sub] = form.get(key)
-            # The blank blocks a page offers for adding one more are not entries.
-            data[name] = [row for _, row in sorted(rows.items()) if any(str(v).strip() for v in row.values())]
+            # The blank blocks a page offers for adding one more are not entries; a block's choices left at their
+            # defaults (a select always sends one) do not make it one.
+            defaults = {key: str(f.default) for key, f in item.model_fields.items() if not f.is_required() and f.default is not None}
+            data[name] = [row for _, row in sorted(rows.items()) if any(str(v).strip() and str(v) != defaults.get(key) for key, v in row.items())]
         elif _is_list(field.annotation):
             data[name] = [v for v in form.getlist(name) if not isinstance(v, str) or v != ""]
         elif _is_bool(field.annotation):
@@ -134,6 +136,12 @@ async def uploaded_file(request: Request, name: str) -> UploadFile | None:
     upload = (await request.form()).get(name)
     # A form whose file input was left empty still sends a part, with no file name.
     return upload if isinstance(upload, UploadFile) and upload.filename else None
+
+
+def confirmed(form: FormData) -> bool:
+    """Whether the person said yes to an irreversible action (a delete): in the browser's dialog, which sets the
+    form's `confirmed` field, or on the confirmation page shown when no dialog could ask."""
+    return str(form.get("confirmed", "")) == "yes"
 
 
 async def submit(

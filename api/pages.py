@@ -1,7 +1,10 @@
 """Rendering server-side pages with what every page needs: the viewer, the CSRF token, flash text, and every
 time in the viewer's own time zone (their profile's, or the center's)."""
 
+import functools
+import re
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -10,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 
 from api.deps import CSRF_COOKIE, csrf_token_for
 from core.stages import stage_label
@@ -43,12 +47,28 @@ def day(context: Context, value: datetime | str | None) -> str:
     return local_day(value, _viewer_zone(context))
 
 
+# The vendored Lucide icons (static/vendor/lucide): drawn inline, so they show where no emoji font is installed and
+# take the colour of the text around them.
+ICONS_DIR = Path(__file__).resolve().parent.parent / "static" / "vendor" / "lucide"
+
+
+@functools.cache
+def icon(name: str) -> Markup:
+    """The icon `name` as inline SVG, hidden from screen readers: the words beside it say what it means."""
+    source = (ICONS_DIR / f"{name}.svg").read_text(encoding="utf-8")
+    svg = re.sub(r"\s+", " ", source[source.index("<svg") :]).replace("> <", "><").replace(" />", "/>").replace("< ", "<").replace(" >", ">")
+    svg = re.sub(r'class="[^"]*"', f'class="icon icon-{name}" aria-hidden="true" focusable="false"', svg, count=1)
+    svg = svg.replace('width="24" height="24" ', "")
+    return Markup(svg.strip())
+
+
 def build_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     templates.env.filters["when"] = when
     templates.env.filters["short_date"] = short_date
     templates.env.filters["day"] = day
     templates.env.filters["stage_label"] = stage_label
+    templates.env.globals["icon"] = icon
     return templates
 
 

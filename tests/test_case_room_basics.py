@@ -280,8 +280,15 @@ async def test_only_the_author_or_staff_delete_a_message_and_strangers_see_none(
         await katy.login("katy@example.com")
         home = await katy.get(f"/cases/{room.case_id}")
         assert f"/cases/{room.case_id}/messages/{first}/delete" in home.text
+        assert 'data-confirm="Delete this message? This cannot be undone."' in home.text  # the browser asks first
         assert (await katy.post(f"/cases/{room.case_id}/messages/{first}/delete", csrf=False)).status_code == 403  # CSRF still applies
-        done = await katy.post(f"/cases/{room.case_id}/messages/{first}/delete")
+        # Without JavaScript nobody has asked yet: the button leads to a page that asks, and nothing is deleted.
+        asked = await katy.post(f"/cases/{room.case_id}/messages/{first}/delete", {"confirmed": ""})
+        assert asked.status_code == 200 and "Delete this message?" in asked.text and "This cannot be undone." in asked.text
+        assert "Katy&#39;s first" in asked.text and 'name="confirmed" value="yes"' in asked.text
+        assert f'href="/cases/{room.case_id}#message-{first}"' in asked.text  # "No, keep it"
+        assert "Katy&#39;s first" in (await katy.get(f"/cases/{room.case_id}")).text
+        done = await katy.post(f"/cases/{room.case_id}/messages/{first}/delete", {"confirmed": "yes"})
         assert done.status_code == 303
         assert "Katy&#39;s first" not in (await katy.get(f"/cases/{room.case_id}")).text
 
@@ -328,7 +335,7 @@ async def test_intake_details_are_for_parties_representatives_and_the_mediator_n
 
 
 def row_of(html: str, name: str) -> str:
-    found = re.search(r"<tr data-role=\"[a-z]+\">\s*<td>" + re.escape(name) + r".*?</tr>", html, re.S)
+    found = re.search(r"<tr data-role=\"[a-z]+\">\s*<td[^>]*>" + re.escape(name) + r".*?</tr>", html, re.S)
     assert found, f"no row for {name}"
     return found.group(0)
 

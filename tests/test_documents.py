@@ -171,7 +171,11 @@ async def test_a_document_is_seen_and_downloaded_only_by_whom_it_is_shared_with(
         assert len(await documents(web)) == 1 and stored_files(web) == [document.storage_key]
 
         await katy.get(f"/cases/{case}/documents")
-        deleted = await katy.post(f"/cases/{case}/documents/{document.id}/delete")
+        # Without JavaScript the Delete button first shows a page that asks; only its "Yes" deletes.
+        asked = await katy.post(f"/cases/{case}/documents/{document.id}/delete")
+        assert asked.status_code == 200 and "Delete this document?" in asked.text and "CAR Sample Document 1.pdf" in asked.text
+        assert len(await documents(web)) == 1 and stored_files(web) == [document.storage_key]
+        deleted = await katy.post(f"/cases/{case}/documents/{document.id}/delete", {"confirmed": "yes"})
         assert deleted.status_code == 303
         assert await documents(web) == [] and stored_files(web) == []
         async with web.sessions() as session:

@@ -1,5 +1,8 @@
 """Filing a Request to Mediate, My Cases and Case Home over HTTP."""
 
+import html
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -68,6 +71,57 @@ async def test_bad_filing_is_re_rendered_with_messages_and_writes_nothing(web):
     async with web.sessions() as session:
         assert (await session.execute(select(Case))).first() is None
         assert (await session.execute(select(Participant))).first() is None
+
+
+def described_by(page: str, field_id: str) -> tuple[str, str]:
+    """The field's aria-describedby, and the text of the element it names: the error shown beside the field."""
+    tag = re.search(rf'<(?:input|select|textarea)[^>]* id="{re.escape(field_id)}"[^>]*>', page)
+    assert tag, f"no field {field_id}"
+    described = re.search(r'aria-describedby="([^"]+)"', tag.group(0))
+    assert described and 'aria-invalid="true"' in tag.group(0), f"{field_id} is not marked invalid: {tag.group(0)}"
+    after = page[tag.end() :]
+    if not tag.group(0).startswith("<input"):
+        after = after[after.index("</" + tag.group(0)[1:].split(" ", 1)[0] + ">") :].split(">", 1)[1]
+    error = re.search(rf'<p class="error" id="{described.group(1)}">(.*?)</p>', after)
+    assert error, f"no error after {field_id}"
+    # Beside the field: the next element after it, not only in a summary at the top.
+    assert after.lstrip().startswith(f'<p class="error" id="{described.group(1)}">'), after[:200]
+    return described.group(1), html.unescape(error.group(1))
+
+
+async def test_each_filing_error_is_shown_beside_its_field(web):
+    await web.person("katy@example.com", "Katy Perry")
+    async with web.browser() as katy:
+        await katy.login("katy@example.com")
+        await katy.get("/cases/new")
+        page = (await katy.post("/cases/new", {**FILING, "property_address": "", "dispute_value": "a lot"})).text
+        assert described_by(page, "property_address") == ("property_address-error", "Enter the address of the subject property.")
+        assert described_by(page, "dispute_value") == ("dispute_value-error", "Choose the estimated value of the dispute.")
+        # Refusals found only once the form is read as a whole still land beside the field they are about.
+        await katy.get("/cases/new")
+        page = (await katy.post("/cases/new", {**FILING, "filer_role": "agent", "party_name": "", "party_email": ""})).text
+        assert described_by(page, "party_name") == ("party_name-error", "Give the name of the party you represent.")
+        assert described_by(page, "party_email") == ("party_email-error", "Give the email of the party you represent.")
+        await katy.get("/cases/new")
+        page = (await katy.post("/cases/new", {**FILING, "others-0-email": "katy@example.com"})).text
+        assert described_by(page, "others-0-email") == ("others-0-email-error", "Other party 1: each party needs their own email.")
+
+
+async def test_other_party_blocks_are_added_one_at_a_time_without_javascript(web):
+    await web.person("katy@example.com", "Katy Perry")
+    async with web.browser() as katy:
+        await katy.login("katy@example.com")
+        empty = (await katy.get("/cases/new")).text
+        assert empty.count('class="party-block"') == 1 and 'name="add_party"' in empty
+        # "Add another party" sends the form back: the same page, what was typed kept, one block more, nothing filed.
+        more = await katy.post("/cases/new", {**FILING, "add_party": "1"})
+        assert more.status_code == 200 and more.text.count('class="party-block"') == 2
+        assert 'value="taylor@example.com"' in more.text and "Party 2: full name" in more.text
+        # The block left blank (its side select still says "Responding") is not a party.
+        filed = await katy.post("/cases/new", {**FILING, "others-1-full_name": "", "others-1-email": "", "others-1-side": "responding"})
+        assert filed.status_code == 303
+    async with web.sessions() as session:
+        assert [p.side for p in (await session.execute(select(Participant).order_by(Participant.id))).scalars()] == ["initiating", "responding"]
 
 
 async def test_agent_files_for_a_party_and_acts_for_them(web):

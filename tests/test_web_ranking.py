@@ -1,6 +1,7 @@
 """Submit Mediator Ranking over HTTP: the no-JavaScript form, the JSON API, who may rank for whom, ballot secrecy,
 and who may read a mediator's profile."""
 
+import html
 import re
 from dataclasses import dataclass
 
@@ -84,7 +85,8 @@ async def test_party_ranks_with_the_plain_form_and_revises_it(web):
         assert page.status_code == 200
         assert "Ranked" in page.text and "Eliminated" in page.text and "Submit my Ranking" in page.text
         assert "Mediator 1" in page.text and "has mediated real estate disputes" in page.text
-        assert f'href="/mediators/{m1}?case={s.case_id}"' in page.text
+        # "View profile" is a button of the form: without JavaScript the arrangement so far goes along to the profile.
+        assert f'name="view_profile" value="{m1}"' in page.text
         assert "You have not submitted a ranking yet." in page.text and "Please submit your ranking by" in page.text
         assert '<script src="/static/vendor/sortable/Sortable.min.js"></script>' in page.text
         assert '<script src="/static/js/ranking.js"></script>' in page.text
@@ -143,6 +145,67 @@ async def test_form_errors_are_shown_on_the_page(web):
         no_csrf = await b.post(url, {f"choice_{m1}": "1", f"choice_{m2}": "2", f"choice_{m3}": "3"}, csrf=False)
         assert no_csrf.status_code == 403
     assert await handle(web.client, web.settings, s.case_id).query(CaseWorkflow.ballot_of, s.katy) is None
+
+
+async def test_reading_a_profile_without_javascript_keeps_the_arrangement(web):
+    s = await open_ranking(web)
+    m1, m2, m3 = s.mediators
+    url = f"/cases/{s.case_id}/ranking"
+    async with web.browser() as b:
+        await b.login("katy@example.com")
+        await b.get(url)
+        arranged = {"party_id": str(s.katy), f"choice_{m1}": "2", f"choice_{m2}": "eliminate", f"choice_{m3}": "1"}
+        to_profile = await b.post(url, {**arranged, "view_profile": str(m2)})
+        assert to_profile.status_code == 303
+        profile_url = to_profile.headers["location"]
+        assert profile_url.startswith(f"/mediators/{m2}?case={s.case_id}&party={s.katy}&")
+        profile = await b.get(profile_url)
+        assert profile.status_code == 200 and "Mediator 2" in profile.text and "$300/hour" in profile.text
+        assert "Your arrangement of the mediators is kept; it is not submitted yet." in profile.text
+        back = re.search(r'<a class="button secondary" href="([^"]+)">Back to Mediator Rankings</a>', profile.text).group(1)
+        board = await b.get(html.unescape(back))
+        assert board.status_code == 200 and "Your arrangement is as you left it. It is not submitted yet." in board.text
+        assert (selected(board.text, m1), selected(board.text, m2), selected(board.text, m3)) == ("2", "eliminate", "1")
+        # The cards are laid out as arranged: Mediator 3 first under Ranked, Mediator 2 under Eliminated.
+        assert board.text.index('data-name="Mediator 3"') < board.text.index('data-name="Mediator 1"') < board.text.index('id="eliminated-list"')
+        assert board.text.index('id="eliminated-list"') < board.text.index('data-name="Mediator 2"')
+        # Only a look at a profile: nothing was submitted.
+        assert await handle(web.client, web.settings, s.case_id).query(CaseWorkflow.ballot_of, s.katy) is None
+        # A stray or oversized draft in the address is ignored or cut short, never an error.
+        odd = await b.get(f"{url}?choice_{m1}=%3Cscript%3E&choice_999=1")
+        assert odd.status_code == 200 and "<script>" not in odd.text
+
+
+async def test_an_unarranged_board_counts_only_once_the_party_says_so(web):
+    s = await open_ranking(web)
+    m1, m2, m3 = s.mediators
+    url = f"/cases/{s.case_id}/ranking"
+    async with web.browser() as b:
+        await b.login("katy@example.com")
+        page = await b.get(url)
+        assert 'data-untouched-question="You have not changed the order. Submit the panel order as your ranking?"' in page.text
+        as_proposed = {"nonce": NONCE.search(page.text).group(1), "party_id": str(s.katy), f"choice_{m1}": "1", f"choice_{m2}": "2", f"choice_{m3}": "3"}
+        asked = await b.post(url, as_proposed)
+        assert asked.status_code == 200 and 'id="panel-order-question"' in asked.text
+        assert "You have not changed the order. Submit the panel order as your ranking?" in asked.text
+        assert await handle(web.client, web.settings, s.case_id).query(CaseWorkflow.ballot_of, s.katy) is None
+        assert (selected(asked.text, m1), selected(asked.text, m2), selected(asked.text, m3)) == ("1", "2", "3")
+        # "Yes, submit the panel order" sends the same board with the answer.
+        said_yes = await b.post(url, {**as_proposed, "nonce": NONCE.search(asked.text).group(1), "panel_order_confirmed": ["", "yes"]})
+        assert said_yes.status_code == 303 and "Your ranking was submitted" in await b.notice(said_yes)
+        assert (await handle(web.client, web.settings, s.case_id).query(CaseWorkflow.ballot_of, s.katy)).ranked == [m1, m2, m3]
+        # A revision is not asked about, whatever its order: the party arranged a ballot before.
+        revising = await b.get(url)
+        assert 'data-first-ballot="false"' in revising.text
+        again = await b.post(url, {**as_proposed, "nonce": NONCE.search(revising.text).group(1)})
+        assert again.status_code == 303
+
+    async with web.browser() as b:
+        await b.login("taylor@example.com")
+        page = await b.get(url)
+        # A board the party did arrange is never asked about.
+        arranged = {"nonce": NONCE.search(page.text).group(1), "party_id": str(s.taylor), f"choice_{m1}": "2", f"choice_{m2}": "1", f"choice_{m3}": "3"}
+        assert (await b.post(url, arranged)).status_code == 303
 
 
 async def test_party_ranks_through_the_json_api(web):

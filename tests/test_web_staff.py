@@ -163,7 +163,7 @@ async def test_case_detail_shows_progress_then_tally_and_every_ballot(web):
         await wait_for_stage(web.client, web.settings, case_id, "conflict_check")
         page = await b.get(f"/staff/cases/{case_id}")
         assert page.status_code == 200 and "Conflict check" in page.text
-        tally = section(page.text, 'class="tally"', "</table>")
+        tally = section(page.text, 'class="tally stack"', "</table>")
         assert in_order(tally, "Mediator 1", "Mediator 2") and "Mediator 3" not in tally
         assert "Eliminated: Mediator 3" in page.text
         ballots = re.findall(r'<tr class="ballot">(.*?)</tr>', page.text, re.S)
@@ -409,7 +409,7 @@ async def test_outbox_lists_emails_newest_first_and_shows_the_text(web):
         page = await b.get("/staff/outbox")
         assert page.status_code == 200
         assert "Request to Mediate received RE: 742 Evergreen Terrace" in page.text and "katy.perry@example.com" in page.text
-        assert "<td>outbox</td>" in page.text
+        assert '<td data-label="Transport">outbox</td>' in page.text
         listing = (await b.api("GET", "/api/v1/staff/outbox")).json()
         ids = [e["id"] for e in listing["items"]]
         assert listing["total"] == len(ids) >= 2 and ids == sorted(ids, reverse=True)

@@ -54,7 +54,7 @@ def safe_next(target: str | None) -> str:
     # Only same-site paths: an attacker's "next" must not turn sign-in into an open redirect. Browsers read a
     # backslash as a slash and drop tabs and newlines, so "/<backslash>evil.example" leaves the site like "//evil.example".
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target or not target.isprintable():
-        return "/cases"
+        return "/"
     return target
 
 
@@ -106,7 +106,10 @@ JSON_ONLY = [Depends(json_only)]
 
 @router.get("/", include_in_schema=False)
 async def home(request: Request, viewer=Depends(optional_viewer)):
-    return redirect(request, "/cases" if viewer else "/login")
+    """Where each person starts: staff at the staff console, everyone else at My Cases."""
+    if viewer is None:
+        return redirect(request, "/login")
+    return redirect(request, "/staff/cases" if viewer.is_staff else "/cases")
 
 
 async def _login_page(request: Request, next_url: str, problem: DomainError | None = None, email: str = "") -> Response:
@@ -122,7 +125,7 @@ async def _login_page(request: Request, next_url: str, problem: DomainError | No
 
 
 @router.get("/login", include_in_schema=False)
-async def login_page(request: Request, next: str = "/cases", _viewer=Depends(optional_viewer)):
+async def login_page(request: Request, next: str = "/", _viewer=Depends(optional_viewer)):
     response = await _login_page(request, safe_next(next), email=_remembered_email(request))
     if SIGN_IN_EMAIL_COOKIE in request.cookies:
         response.delete_cookie(SIGN_IN_EMAIL_COOKIE)

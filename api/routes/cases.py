@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from api.deps import CaseAccess, CaseInView, Ctx, CurrentViewer, Db, PathId, csrf_protect
 from api.errors import documented, status_of
-from api.forms import NoInput, submit
+from api.forms import NoInput, confirmed, submit
 from api.pages import render
 from core.case_facts import case_titles
 from core.errors import DomainError, Forbidden
@@ -121,7 +121,7 @@ async def post_case(body: RequestToMediate, response: Response, ctx: Ctx, db: Db
 
 
 async def case_home_page(request: Request, db, access: CaseAccess, problem: DomainError | None = None) -> Response:
-    home = await service.case_home(db, access)
+    home = await service.case_home(db, access, request.app.state.ctx.settings.center_name)
     return render(
         request,
         "pages/case_home.html",
@@ -136,6 +136,7 @@ async def case_home_page(request: Request, db, access: CaseAccess, problem: Doma
         access=access,
         events=home.events,
         messages=home.messages,
+        welcome=home.welcome,
         errors=problem.fields if problem else {},
         values=await request.form() if problem else {},
     )
@@ -159,7 +160,7 @@ async def case_home_view(request: Request, db: Db, viewer: CurrentViewer, case_i
 @router.get("/api/v1/cases/{case_id}", response_model=CaseHomeOut, responses=documented(401, 404))
 async def get_case_home(ctx: Ctx, db: Db, access: CaseInView) -> CaseHomeOut:
     """Case Home: where the case stands and your next steps."""
-    home = await service.case_home(db, access)
+    home = await service.case_home(db, access, ctx.settings.center_name)
     state = home.state
     return CaseHomeOut(
         id=access.case.id,
@@ -175,6 +176,7 @@ async def get_case_home(ctx: Ctx, db: Db, access: CaseInView) -> CaseHomeOut:
         mediation_scheduled=state.mediation_scheduled,
         outcome=state.outcome,
         changes_paused=not await ctx.workers_present(),
+        welcome=home.welcome,
     )
 
 
@@ -191,6 +193,18 @@ async def message_form(request: Request, db: Db, access: CaseInView):
 
 @router.post("/cases/{case_id}/messages/{message_id}/delete", include_in_schema=False, dependencies=CSRF)
 async def delete_message_form(request: Request, db: Db, access: CaseInView, message_id: PathId):
+    if not confirmed(await request.form()):
+        message = await service.message_to_delete(db, access, message_id)
+        return render(
+            request,
+            "pages/confirm_delete.html",
+            question="Delete this message?",
+            what="Your message" if message.author_id == access.viewer.id else f"The message by {message.author_name}",
+            written=message.created_at,
+            details=message.body.splitlines(),
+            action=f"/cases/{access.case.id}/messages/{message_id}/delete",
+            back=f"/cases/{access.case.id}#message-{message_id}",
+        )
     return await submit(
         request,
         NoInput,

@@ -5,13 +5,14 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import CaseAccess, CaseInView, Ctx, Db, PathId, csrf_protect
 from api.errors import documented, status_of
-from api.forms import SHOWN_ON_THE_PAGE, body_input, form_data, form_input, uploaded_file
+from api.forms import SHOWN_ON_THE_PAGE, body_input, confirmed, form_data, form_input, uploaded_file
 from api.pages import redirect, render
 from core.case_facts import case_titles
-from core.errors import DomainError
+from core.errors import DomainError, NotFound
 from features.context import AppContext
 from features.documents.models import CATEGORIES, Category, DocumentOut, NewDocument
 from features.documents.service import (
+    NO_SUCH_DOCUMENT,
     DocumentDownload,
     add_document,
     checked_extensions,
@@ -78,6 +79,21 @@ async def download_page(ctx: Ctx, db: Db, access: CaseInView, document_id: PathI
 
 @router.post("/cases/{case_id}/documents/{document_id}/delete", include_in_schema=False, dependencies=[Depends(csrf_protect)])
 async def delete_document_form(request: Request, ctx: Ctx, db: Db, access: CaseInView, document_id: PathId):
+    if not confirmed(await request.form()):
+        # Without JavaScript nobody was asked yet: ask on a page of its own (the button then says yes).
+        document = await visible_document(db, access, document_id)
+        if not document.can_delete:
+            raise NotFound(NO_SUCH_DOCUMENT)
+        return render(
+            request,
+            "pages/confirm_delete.html",
+            question="Delete this document?",
+            what=document.file_name,
+            written=document.created_at,
+            details=[f"{document.category} · {document.title}", f"Uploaded by {document.uploaded_by.full_name}"],
+            action=f"/cases/{access.case.id}/documents/{document_id}/delete",
+            back=f"/cases/{access.case.id}/documents",
+        )
     await delete_document(ctx, db, access, document_id)
     return redirect(request, f"/cases/{access.case.id}/documents", "The document was deleted.")
 

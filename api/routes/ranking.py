@@ -1,6 +1,7 @@
 """Submit Mediator Ranking and mediator profiles: the page and the JSON API, both doors to features/ranking."""
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
@@ -14,8 +15,12 @@ from core.errors import DomainError
 from core.inputs import MAX_ID
 from features.ranking.models import Ballot, BallotOut, MediatorOut, PartyOut, RankingOut, ReceiptOut
 from features.ranking.service import (
+    UNTOUCHED_QUESTION,
     RankingView,
     choices_as_typed,
+    draft_choices,
+    draft_params,
+    is_untouched_first_ballot,
     mediator_profile,
     new_form_nonce,
     ranking_view,
@@ -28,7 +33,9 @@ router = APIRouter(tags=["ranking"])
 PartyQuery = Annotated[int | None, Query(ge=1, le=MAX_ID, description="The party to rank for, when you act for more than one.")]
 
 
-async def _page(request: Request, db, access: CaseAccess, view: RankingView, problem: DomainError | None = None) -> Response:
+async def _page(
+    request: Request, db, access: CaseAccess, view: RankingView, problem: DomainError | None = None, ask_panel_order: bool = False, draft_kept: bool = False
+) -> Response:
     titles = await case_titles(db, [access.case.id])
     return render(
         request,
@@ -42,12 +49,24 @@ async def _page(request: Request, db, access: CaseAccess, view: RankingView, pro
         options=[str(n) for n in range(1, len(view.panel) + 1)],
         nonce=new_form_nonce(),
         error=problem.message if problem else "",
+        untouched_question=UNTOUCHED_QUESTION,
+        ask_panel_order=ask_panel_order,
+        draft_kept=draft_kept,
     )
 
 
 @router.get("/cases/{case_id}/ranking", include_in_schema=False)
 async def ranking_page(request: Request, ctx: Ctx, db: Db, access: CaseInView, party: PartyQuery = None):
-    return await _page(request, db, access, await ranking_view(ctx, db, access, party))
+    view = await ranking_view(ctx, db, access, party)
+    # Back from a mediator's profile without JavaScript: the board as the person left it, not as it was saved.
+    draft = draft_choices(request.query_params, [m.id for m in view.panel]) if view.is_open else None
+    if draft is not None:
+        view.choices = draft
+    return await _page(request, db, access, view, draft_kept=draft is not None)
+
+
+def _profile_with_draft(case_id: int, party_id: int, mediator_id: int, form) -> str:
+    return f"/mediators/{mediator_id}?" + urlencode([("case", case_id), ("party", party_id), *draft_params(form)])
 
 
 @router.post("/cases/{case_id}/ranking", include_in_schema=False, dependencies=[Depends(csrf_protect)])
@@ -55,12 +74,20 @@ async def ranking_form(request: Request, ctx: Ctx, db: Db, access: CaseInView):
     form = await request.form()
     party = str(form.get("party_id", ""))
     view = await ranking_view(ctx, db, access, int(party) if party.isdigit() and int(party) <= MAX_ID else None)
+    profile = str(form.get("view_profile", ""))
+    if view.is_open and profile.isdigit() and int(profile) in view.names:
+        # "View profile" without JavaScript: nothing is submitted; the arrangement goes along to the profile and back.
+        return redirect(request, _profile_with_draft(access.case.id, view.party.id, int(profile), form))
     seen = str(form.get("ranking_round", ""))
     try:
         # With JavaScript the page sends the two lists; without it, one select per mediator.
         # A page left open after the round closed still sends its selects; the workflow answers that one itself.
         panel = view.names if view.is_open else {int(k[7:]): k for k in form if k.startswith("choice_") and k[7:].isdigit() and int(k[7:]) <= MAX_ID}
         ballot = await form_input(request, Ballot) if form.getlist("ranked") else Ballot.from_choices(form, panel)
+        if view.is_open and is_untouched_first_ballot(view, ballot) and "yes" not in form.getlist("panel_order_confirmed"):
+            # The board as proposed, never arranged: ask once before it counts (with JavaScript the page has asked).
+            view.choices = choices_as_typed(form, [m.id for m in view.panel])
+            return await _page(request, db, access, view, ask_panel_order=True)
         receipt = await submit_ranking(ctx, db, access, ballot, key=str(form.get("nonce", "")), source="form", seen_round=int(seen) if seen.isdigit() else None)
     except SHOWN_ON_THE_PAGE as problem:
         view.choices = choices_as_typed(form, [m.id for m in view.panel])
@@ -69,8 +96,23 @@ async def ranking_form(request: Request, ctx: Ctx, db: Db, access: CaseInView):
 
 
 @router.get("/mediators/{person_id}", include_in_schema=False)
-async def mediator_page(request: Request, db: Db, viewer: CurrentViewer, person_id: PathId, case: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None):
-    return render(request, "pages/mediator_profile.html", mediator=await mediator_profile(db, viewer, person_id), back_case=case)
+async def mediator_page(
+    request: Request,
+    db: Db,
+    viewer: CurrentViewer,
+    person_id: PathId,
+    case: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    party: PartyQuery = None,
+):
+    mediator = await mediator_profile(db, viewer, person_id)
+    back = None
+    draft = draft_params(request.query_params)
+    if case is not None:
+        back = f"/cases/{case}/ranking"
+        back_params = [("party", party)] if party is not None else []
+        if back_params or draft:
+            back += "?" + urlencode([*back_params, *draft])
+    return render(request, "pages/mediator_profile.html", mediator=mediator, back_to_ranking=back, draft_kept=bool(draft))
 
 
 # ---- JSON API ----------------------------------------------------------------------------------

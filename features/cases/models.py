@@ -113,6 +113,16 @@ class PersonRef(BaseModel):
     full_name: str
 
 
+class WelcomeOut(BaseModel):
+    """The center's welcome at the start of every case's messages. It is part of the page, not a stored message, so
+    nobody can delete it."""
+
+    title: str
+    body: str
+    author_name: str = Field(description="The center")
+    created_at: UtcDateTime = Field(description="When the case was filed; RFC 3339, UTC")
+
+
 class CaseHomeOut(BaseModel):
     """Case Home: where the case stands, and what the signed-in person has to do next."""
 
@@ -131,6 +141,7 @@ class CaseHomeOut(BaseModel):
     mediation_scheduled: bool
     outcome: str | None
     changes_paused: bool = Field(description="True while no worker serves the cases: reading works, actions answer 503")
+    welcome: WelcomeOut
 
 
 class MessageOut(BaseModel):

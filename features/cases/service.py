@@ -18,11 +18,14 @@ from core.time import as_utc
 from core.wording import duration_words
 from features.access import CaseAccess, Viewer
 from features.cases.mediator_requests import last_attempt, what_happened
-from features.cases.models import CaseItem, CasePage, CaseUserOut, ContactOut, IntakeOut, MessageOut, NewMessage
+from features.cases.models import CaseItem, CasePage, CaseUserOut, ContactOut, IntakeOut, MessageOut, NewMessage, WelcomeOut
 from features.cases.next_steps import NextStep, next_steps
 from features.cases.state import case_state
 
 MY_CASES_PAGE_SIZE = 10
+# The handbook's first entry of every Case Home.
+WELCOME_TITLE = "Welcome to C.A.R. Mediation!"
+WELCOME_BODY = "Welcome to C.A.R. Mediation. Please remember any messages you post here will be visible to everyone."
 ROLE_LABELS = {"party": "Party", "representative": "Representative", "interested": "Interested person", "mediator": "Mediator", "staff": "Center staff"}
 SIDE_LABELS = {"initiating": "Initiating", "responding": "Responding"}
 # Parties first, then whoever acts for them, then the voluntary participants, then the neutral.
@@ -96,6 +99,7 @@ class CaseHome:
     mediator: Person | None
     events: list[CalendarEvent]
     messages: list[MessageOut]
+    welcome: WelcomeOut
     selection: MediatorSelection | None = None
 
 
@@ -122,7 +126,7 @@ async def mediator_selection(db: AsyncSession, state: CaseState) -> MediatorSele
     )
 
 
-async def case_home(db: AsyncSession, access: CaseAccess) -> CaseHome:
+async def case_home(db: AsyncSession, access: CaseAccess, center_name: str) -> CaseHome:
     case = access.case
     state = await case_state(db, case)
     steps = next_steps(state, access.viewer.id, access.is_staff, access.represented_party_ids, {p.role for p in access.roles})
@@ -137,8 +141,14 @@ async def case_home(db: AsyncSession, access: CaseAccess) -> CaseHome:
         mediator=await db.get(Person, state.mediator_id) if state.mediator_id else None,
         events=events,
         messages=await case_messages(db, access),
+        welcome=welcome(case, center_name),
         selection=await mediator_selection(db, state),
     )
+
+
+def welcome(case: Case, center_name: str) -> WelcomeOut:
+    """The center's welcome, dated when the case was filed: the oldest entry of the case's messages."""
+    return WelcomeOut(title=WELCOME_TITLE, body=WELCOME_BODY, author_name=center_name, created_at=as_utc(case.filed_at))
 
 
 # ---- Case Home messages -----------------------------------------------------------------------------
@@ -172,14 +182,23 @@ async def post_message(db: AsyncSession, access: CaseAccess, new: NewMessage) ->
     return _message_out(message, access)
 
 
-async def delete_message(db: AsyncSession, access: CaseAccess, message_id: int) -> None:
+async def _deletable_message(db: AsyncSession, access: CaseAccess, message_id: int) -> Message:
     """Its author, or center staff, may delete a message; for anyone else it is not theirs (403)."""
-    message = await db.get(Message, message_id)
+    message = await db.get(Message, message_id, options=[selectinload(Message.author)])
     if message is None or message.case_id != access.case.id:
         raise NotFound("No such message on this case.")
     if not (access.is_staff or message.author_id == access.viewer.id):
         raise Forbidden("Only the person who posted a message, or center staff, can delete it.")
-    await db.delete(message)
+    return message
+
+
+async def message_to_delete(db: AsyncSession, access: CaseAccess, message_id: int) -> MessageOut:
+    """The message as the person is asked to confirm its deletion, if they may delete it."""
+    return _message_out(await _deletable_message(db, access, message_id), access)
+
+
+async def delete_message(db: AsyncSession, access: CaseAccess, message_id: int) -> None:
+    await db.delete(await _deletable_message(db, access, message_id))
     await db.commit()
 
 

@@ -155,7 +155,36 @@ def choices_from_ballot(panel: list[int], ballot: BallotView | None) -> dict[int
 
 def choices_as_typed(form, panel: list[int]) -> dict[int, str]:
     """What the person picked on the page, kept as typed so a refused form comes back as they left it."""
-    return {m: str(form.get(f"choice_{m}", "")).strip().lower() for m in panel}
+    return {m: str(form.get(f"choice_{m}", "")).strip().lower()[:DRAFT_VALUE_LIMIT] for m in panel}
+
+
+# A draft travels in the address (board → profile → board without JavaScript): a rank or "eliminate" per mediator.
+DRAFT_KEY = re.compile(r"^choice_[0-9]{1,10}$")
+DRAFT_VALUE_LIMIT = 12
+DRAFT_SIZE_LIMIT = 50
+
+
+def draft_params(params) -> list[tuple[str, str]]:
+    """The arrangement carried in a form or an address (`choice_<mediator id>` = a rank or "eliminate"), bounded,
+    to be handed on to the next page as it was."""
+    found = [(k, str(v).strip().lower()[:DRAFT_VALUE_LIMIT]) for k, v in params.multi_items() if DRAFT_KEY.match(k)]
+    return found[:DRAFT_SIZE_LIMIT]
+
+
+def draft_choices(params, panel: list[int]) -> dict[int, str] | None:
+    """The arrangement a person left the board with to read a profile, or None when the address carries none."""
+    if not draft_params(params):
+        return None
+    return choices_as_typed(params, panel)
+
+
+UNTOUCHED_QUESTION = "You have not changed the order. Submit the panel order as your ranking?"
+
+
+def is_untouched_first_ballot(view: RankingView, ballot: Ballot) -> bool:
+    """A first ballot that is the panel exactly as proposed: most likely a board nobody arranged. It counts only
+    once the person says so (a revision is never asked about: it replaces a ballot they did arrange)."""
+    return view.ballot is None and not ballot.eliminated and list(ballot.ranked) == [m.id for m in view.panel]
 
 
 def update_id(case_id: int, viewer: Viewer, party_id: int, key: str, source: str, ranking_round: int, ballot: Ballot) -> str | None:

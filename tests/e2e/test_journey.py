@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from commands.demo import INITIATING, MEDIATOR_PASSWORD, MEDIATORS, STAFF
-from tests.e2e.conftest import BLOCKING_IMPACTS, Site, eventually
+from tests.e2e.conftest import BLOCKING_IMPACTS, Site, at, card_names, drag, eventually, expect_cards, focused_text, tab_to
 
 pytestmark = pytest.mark.integration
 step = pytest.mark.journey
@@ -69,62 +69,6 @@ def journey() -> Journey:
     return Journey()
 
 
-def card_names(page, list_id: str) -> list[str]:
-    return page.locator(f"#{list_id} > .mediator-card").evaluate_all("cards => cards.map(c => c.dataset.name)")
-
-
-def drag(page, source, target, *, to_top: bool) -> None:
-    """Press, move in small steps and release, as a hand on a mouse does; SortableJS reads the native drag events."""
-    # SortableJS ignores a press on a card still sliding into place after the previous drop (its `animated` flag),
-    # and the press would start a text selection instead of a drag.
-    page.wait_for_function("() => [...document.querySelectorAll('.mediator-card')].every(card => !card.animated)", timeout=5000)
-    start = source.locator(".name").bounding_box()
-    end = target.bounding_box()
-    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
-    page.mouse.down()
-    # A few pixels first so the drag starts on the card before it travels.
-    page.mouse.move(start["x"] + start["width"] / 2 + 5, start["y"] + start["height"] / 2 + 5, steps=5)
-    x, y = end["x"] + end["width"] / 2, end["y"] + 8 if to_top else end["y"] + end["height"] / 2
-    page.mouse.move(x, y, steps=25)
-    # Linger over the spot before letting go, as a hand does: SortableJS skips the drag-overs that arrive while
-    # cards slide aside, and only a drag-over after that settles where the card lands.
-    for wiggle in (-2, 2, -2, 2):
-        page.wait_for_timeout(120)
-        page.mouse.move(x + wiggle, y)
-    page.mouse.up()
-
-
-def expect_cards(page, list_id: str, names: list[str]) -> None:
-    """Wait for the list to hold exactly these cards in this order (SortableJS finishes a drop after its animation)."""
-    expected = "|".join(names)
-    try:
-        page.wait_for_function(
-            "([id, expected]) => [...document.querySelectorAll('#' + id + ' > .mediator-card')].map(c => c.dataset.name).join('|') === expected",
-            arg=[list_id, expected],
-            timeout=5000,
-        )
-    except Exception:
-        raise AssertionError(f"#{list_id} holds {card_names(page, list_id)}, expected {names}") from None
-
-
-def at(path: str) -> re.Pattern:
-    """The page at `path`, with or without the ?notice=... a redirect adds."""
-    return re.compile(rf"^[^?#]*{re.escape(path)}(\?[^#]*)?(#.*)?$")
-
-
-def focused_text(page) -> str:
-    return page.evaluate("() => (document.activeElement && document.activeElement.textContent || '').replace(/\\s+/g, ' ').trim()")
-
-
-def tab_to(page, wanted: str, limit: int = 150) -> None:
-    """Press Tab until the focused control's text is `wanted`, like a keyboard user reading the focus ring."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if focused_text(page) == wanted:
-            return
-    raise AssertionError(f"{wanted!r} is not reachable with the Tab key")
-
-
 def stage_is(page, label: str):
     return lambda: page.locator(".stage").first.inner_text().strip() == label
 
@@ -136,6 +80,18 @@ def stage_is(page, label: str):
 def test_filer_files_a_case_and_staff_accept_it_with_a_panel(site: Site, journey: Journey):
     login = site.visitor("katy")
     login.goto("/login")
+    # The handbook's sign-in page, word for word.
+    card = login.locator("main").inner_text()
+    for words in (
+        "REAL ESTATE MEDIATION\nCENTER FOR CONSUMERS",
+        "Get your cases resolved - quickly and amicably",
+        "Forgot Password ?",
+        "Make sure to monitor your email for updates on the status of your mediation.",
+    ):
+        assert words in card, f"{words!r} is not on the sign-in page:\n{card}"
+    assert login.get_by_label("Your Email Address").get_attribute("placeholder") == "Please enter your Email Address"
+    assert login.get_by_label("Your Password").get_attribute("placeholder") == "Please enter your Password"
+    assert login.get_by_role("button", name="Login").is_visible()
     site.shot(login, "01-login")
     site.audit(login, "login")
     login.context.close()
@@ -146,7 +102,13 @@ def test_filer_files_a_case_and_staff_accept_it_with_a_panel(site: Site, journey
     site.audit(katy, "my-cases")
 
     katy.get_by_role("link", name="File a Request to Mediate").click()
-    katy.get_by_label("Subject property address").fill(PROPERTY)
+    filing_url = katy.url
+    # One block for the other party to start with; "Add another party" adds one in place (no trip to the server).
+    assert katy.locator(".party-block").count() == 1
+    katy.get_by_role("button", name="Add another party").click()
+    assert katy.url == filing_url and katy.locator(".party-block").count() == 2
+    assert katy.evaluate("() => document.activeElement.id") == "others-1-full_name"
+    assert katy.get_by_label("Party 2: email").input_value() == ""
     katy.get_by_label("Failure to disclose a known defect").check()
     katy.get_by_label("Estimation of Dispute Value").select_option("$25,001 to $50,000")
     katy.get_by_label("Short description of the dispute").fill("The seller did not disclose a leaking roof that the inspector found after close of escrow.")
@@ -154,6 +116,16 @@ def test_filer_files_a_case_and_staff_accept_it_with_a_panel(site: Site, journey
     katy.get_by_label("Party 1: full name").fill(RESPONDER_NAME)
     katy.get_by_label("Party 1: email").fill(RESPONDER_EMAIL)
     katy.get_by_label("Party 1: side").select_option("responding")
+    # Forgotten: the property. The form comes back with the problem right under that field, the rest kept.
+    katy.get_by_role("button", name="File the Request to Mediate").click()
+    address = katy.get_by_label("Subject property address")
+    address.wait_for()
+    assert address.get_attribute("aria-invalid") == "true"
+    assert address.evaluate("input => input.nextElementSibling.id") == address.get_attribute("aria-describedby") == "property_address-error"
+    assert katy.locator("#property_address-error").inner_text() == "Enter the address of the subject property."
+    assert katy.get_by_label("Party 1: email").input_value() == RESPONDER_EMAIL
+    site.shot(katy, "03-request-to-mediate-error-beside-the-field")
+    address.fill(PROPERTY)
     site.shot(katy, "03-request-to-mediate")
     site.audit(katy, "request-to-mediate")
     katy.get_by_role("button", name="File the Request to Mediate").click()
@@ -161,9 +133,23 @@ def test_filer_files_a_case_and_staff_accept_it_with_a_panel(site: Site, journey
     journey.case_id = int(re.search(r"/cases/(\d+)", katy.url).group(1))
     assert "Your Request to Mediate was filed" in katy.locator(".notice").inner_text()
     assert f"{INITIATING.full_name} vs {RESPONDER_NAME}" in katy.locator("h1").inner_text()
+    # A new case's Case Home starts with the center's welcome, which nobody can delete.
+    welcome = katy.locator("ul.messages > li")
+    assert welcome.count() == 1 and welcome.first.get_attribute("id") == "welcome"
+    assert "Welcome to C.A.R. Mediation. Please remember any messages you post here will be visible to everyone." in welcome.first.inner_text()
+    assert "Created by : C.A.R. Real Estate Mediation Center" in welcome.first.inner_text()
+    assert welcome.first.get_by_role("button").count() == 0
+    # Refresh sits beside YOUR NEXT STEP(S), on the same line.
+    heading = katy.get_by_role("heading", name="YOUR NEXT STEP(S)").bounding_box()
+    refresh = katy.get_by_role("link", name="Refresh").bounding_box()
+    assert refresh["x"] > heading["x"] + heading["width"] and abs((refresh["y"] + refresh["height"] / 2) - (heading["y"] + heading["height"] / 2)) < 12
+    site.shot(katy, "03-new-case-home")
 
     staff = site.sign_in("staff", STAFF.email, STAFF.password)
     journey.pages["staff"] = staff
+    # Staff land on the staff console, and are not offered filing a request as their main action.
+    assert at("/staff/cases").match(staff.url), staff.url
+    assert staff.get_by_role("navigation", name="Main").get_by_role("link", name="File a Request to Mediate").count() == 0
     staff_case = f"/staff/cases/{journey.case_id}"
     eventually(staff, staff_case, stage_is(staff, "Intake review"), "the filed case reaching intake review")
     for name in PANEL:
@@ -188,6 +174,7 @@ def test_new_party_activates_from_the_email_and_ranks_by_dragging(site: Site, jo
     jordan = site.visitor("jordan")
     journey.pages["jordan"] = jordan
     jordan.goto(link)
+    assert jordan.locator("#account-email").inner_text() == RESPONDER_EMAIL  # whose account this is
     jordan.get_by_label("New password (at least 10 characters)").fill(RESPONDER_PASSWORD)
     jordan.get_by_label("Repeat the new password").fill(RESPONDER_PASSWORD)
     site.shot(jordan, "06-set-password")
@@ -195,9 +182,10 @@ def test_new_party_activates_from_the_email_and_ranks_by_dragging(site: Site, jo
     jordan.get_by_role("button", name="Set password").click()
     jordan.wait_for_url(at("/login"))
     assert "Your password is set" in jordan.locator(".notice").inner_text()
-    jordan.get_by_label("Email").fill(RESPONDER_EMAIL)
-    jordan.get_by_label("Password").fill(RESPONDER_PASSWORD)
-    jordan.get_by_role("button", name="Sign in").click()
+    # The sign-in page has the account's email filled in already.
+    assert jordan.get_by_label("Your Email Address").input_value() == RESPONDER_EMAIL
+    jordan.get_by_label("Your Password").fill(RESPONDER_PASSWORD)
+    jordan.get_by_role("button", name="Login").click()
     jordan.wait_for_url(at("/cases"))
     jordan.get_by_role("link", name=f"Open Case {journey.case_id}").click()
     jordan.get_by_role("link", name="Submit Mediator Ranking").click()
@@ -287,6 +275,8 @@ def test_selected_mediator_accepts_the_conflict_check(site: Site, journey: Journ
     assert RESPONDER_NAME in mediator.get_by_role("table").inner_text()
     site.shot(mediator, "13-conflict-check")
     site.audit(mediator, "conflict-check")
+    assert mediator.get_by_role("navigation", name="Main").get_by_role("link", name="File a Request to Mediate").count() == 0
+    assert not site.phone_problems(mediator, "mediator-conflict-check")
     mediator.get_by_role("button", name="I have no conflict — accept").click()
     mediator.wait_for_url(at(journey.home))
     assert "you have accepted this case" in mediator.locator(".notice").inner_text()
@@ -441,7 +431,47 @@ def test_a_session_typed_in_pacific_time_reads_in_each_persons_own_zone(site: Si
     assert "Dec 3, 2026 9:00 AM PST" in jordan.get_by_role("table").inner_text()
 
 
-# ---- 8. accessibility and script health across the journey ---------------------------------------------------
+# ---- 8. deleting asks first ------------------------------------------------------------------------------------
+
+
+@step
+def test_deleting_a_message_or_a_document_asks_first(site: Site, journey: Journey):
+    katy, mediator = journey.pages["katy"], journey.pages["mediator"]
+    asked: list[str] = []
+
+    def answer(dialog, accept: bool):
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    katy.goto(journey.home)
+    katy.get_by_text("Add New Message").click()
+    katy.get_by_label("Your message (everyone on the case will see it)").fill("Posted by mistake.")
+    katy.get_by_role("button", name="Save the message").click()
+    assert "Your message was posted." in katy.locator(".notice").inner_text()
+    mine = katy.locator("ul.messages > li").filter(has_text="Posted by mistake.")
+    katy.once("dialog", lambda dialog: answer(dialog, accept=False))
+    mine.get_by_role("button").click()
+    assert asked == ["Delete this message? This cannot be undone."]
+    assert mine.count() == 1 and at(journey.home).match(katy.url)
+    katy.once("dialog", lambda dialog: answer(dialog, accept=True))
+    mine.get_by_role("button").click()
+    katy.locator(".notice").filter(has_text="The message was deleted.").wait_for()
+    assert katy.locator("ul.messages > li").filter(has_text="Posted by mistake.").count() == 0
+    assert katy.locator("#welcome").count() == 1
+
+    mediator.goto(f"{journey.home}/documents")
+    delete = mediator.get_by_role("button", name="Delete roof-inspection.pdf")
+    mediator.once("dialog", lambda dialog: answer(dialog, accept=False))
+    delete.click()
+    assert asked[-1] == "Delete roof-inspection.pdf? This cannot be undone."
+    assert mediator.get_by_role("link", name="roof-inspection.pdf").count() == 1
+    mediator.once("dialog", lambda dialog: answer(dialog, accept=True))
+    delete.click()
+    mediator.locator(".notice").filter(has_text="The document was deleted.").wait_for()
+    assert mediator.get_by_role("link", name="roof-inspection.pdf").count() == 0
+
+
+# ---- 9. accessibility and script health across the journey ---------------------------------------------------
 
 
 def test_key_pages_have_no_serious_accessibility_violations_and_no_script_errors(site: Site, request):

@@ -11,7 +11,7 @@ import re
 import pytest
 from sqlalchemy import select, update
 
-from core.db.models import Case, DiscussionRoom, Email, Person
+from core.db.models import Case, DiscussionRoom, Document, Email, Message, Person
 from core.db.session import transaction
 from features.accounts.security import hash_password
 from features.cases.models import DISPUTE_VALUES
@@ -270,6 +270,16 @@ async def test_every_written_field_is_shown_escaped_on_every_page(web):
         await form(mediator, f"{base}/discussions/rooms/{joint}", f"{base}/discussions/rooms/{joint}/messages", {"body": payload("Joint")})
         await form(k, f"{base}/discussions/rooms/{caucus}", f"{base}/discussions/rooms/{caucus}/messages", {"body": payload("Caucus")})
         await form(staff, f"/staff/cases/{other_case_id}", f"/staff/cases/{other_case_id}/withdraw", {"reason": payload("Withdrawal")})
+
+        # The pages that ask before a delete (without JavaScript) show what would go.
+        async with web.sessions() as session:
+            message_id = await session.scalar(select(Message.id).where(Message.case_id == case_id))
+            document_id = await session.scalar(select(Document.id).where(Document.case_id == case_id))
+        for asked_url in (f"{base}/messages/{message_id}/delete", f"{base}/documents/{document_id}/delete"):
+            await k.get(base)
+            asked = await k.post(asked_url)
+            assert asked.status_code == 200 and "This cannot be undone." in asked.text, (asked_url, asked.status_code)
+            pages.check(f"{asked_url} asking", asked.text)
 
         async with web.browser() as taylor:
             await taylor.login("taylor@example.com")
