@@ -19,6 +19,7 @@ DURATION_FIELDS = (
     "conflict_check_window",
     "conflict_check_reminder_after",
     "retention_period",
+    "retention_sweep_interval",
     "discussion_digest_delay",
 )
 
@@ -85,6 +86,8 @@ class Settings(BaseSettings):
     conflict_check_window: timedelta = timedelta(days=2)
     conflict_check_reminder_after: timedelta = timedelta(days=1)
     retention_period: timedelta = timedelta(days=730)
+    # How often the retention Schedule looks for ended cases past the retention period.
+    retention_sweep_interval: timedelta = timedelta(hours=1)
 
     # Where uploaded files live. "local": a folder in data_dir, the embedded default, seen by this machine only.
     # "s3": an S3-compatible bucket (AWS S3, MinIO) that every web replica and worker shares. Empty: "s3" when a

@@ -29,7 +29,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.types import Notification
 from core.db.migrate import upgrade_database
-from core.db.models import DiscussionRoom, RoomMessage
+from core.db.models import Case, DiscussionRoom, RoomMessage
 from core.db.session import create_engine, session_factory, transaction
 from core.settings import Settings
 from features.discussions.service import digest_workflow_id, signal_digest
@@ -38,6 +38,7 @@ from tests.support import Center, emails, eventually, handle, make_case, make_ce
 from workflows.account_email import AccountEmailWorkflow
 from workflows.case import CaseWorkflow
 from workflows.notification import NotificationWorkflow
+from workflows.retention import RetentionSweep, RetentionSweepWorkflow
 from workflows.types import (
     CaseClosure,
     ConflictDecision,
@@ -308,11 +309,35 @@ async def web_notification(run: Run) -> WorkflowHandle:
     return handle
 
 
+async def retention_sweep(run: Run) -> WorkflowHandle:
+    """The Schedule's sweep deleting the records of a case that ended (rejected at intake) under a policy of zero."""
+    await rejected_at_intake(run)
+    if await run.wf.result() != "rejected":
+        raise AssertionError("the case did not end at intake")
+
+    async def published():
+        async with run.sessions() as session:
+            case = await session.get(Case, run.case_id)
+            return case is not None and case.stage == "rejected" and case.stage_since is not None
+
+    await eventually(published)
+    handle = await run.client.start_workflow(
+        RetentionSweepWorkflow.run,
+        RetentionSweep(batch_size=10),
+        id=f"{run.settings.workflow_id_prefix}retention-sweep",
+        task_queue=run.settings.task_queue,
+    )
+    if await handle.result() != 1:
+        raise AssertionError("the sweep did not delete the ended case's records")
+    return handle
+
+
 # Histories of the other workflow types, each recorded beside a freshly filed case.
 OTHER_WORKFLOWS: dict[str, Callable[[Run], Awaitable[WorkflowHandle]]] = {
     "account-email": account_email,
     "discussion-digest": discussion_digest,
     "web-notification": web_notification,
+    "retention-sweep": retention_sweep,
 }
 
 
@@ -343,6 +368,8 @@ async def record(name: str, template_db: Path, workdir: Path) -> Path:
         task_queue=f"record-{uuid.uuid4()}",
         workflow_id_prefix=f"{name}-case-",
         sendgrid_api_key="",
+        # The sweep's scenario deletes at once what ended; no other scenario depends on the period any more.
+        retention_period=timedelta(0),
         _env_file=None,
     )
     engine = create_engine(settings.resolved_database_url)
@@ -359,9 +386,7 @@ async def record(name: str, template_db: Path, workdir: Path) -> Path:
             else:
                 scenario, expected_result = SCENARIOS[name]
                 await scenario(run)
-                if expected_result in ("closed", "withdrawn"):
-                    # Let the retention period pass so the history holds the whole life, purge included.
-                    await run.env.sleep(timedelta(days=800))
+                # A case's workflow completes when the case ends; the retention sweep deletes its records later.
                 result = await run.wf.result()
                 if result != expected_result:
                     raise AssertionError(f"{name}: the case ended {result!r}, expected {expected_result!r}")

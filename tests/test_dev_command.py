@@ -5,6 +5,7 @@ Ctrl-C (SIGINT) and checks that nothing is left running; then starts it again on
 case survived and the demo was not seeded twice.
 """
 
+import asyncio
 import os
 import re
 import signal
@@ -13,10 +14,12 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from temporalio.client import Client
 
 from commands.demo import DEMO_ADDRESS, INITIATING, MEDIATORS
 
@@ -158,6 +161,18 @@ def assert_all_gone(tree: set[tuple[int, str]]) -> None:
     assert not alive, f"processes still running after mediation-dev stopped: {sorted(alive)}"
 
 
+def retention_sweep_interval(temporal_port: int) -> timedelta:
+    """The interval of the retention Schedule the worker keeps on the Temporal server."""
+
+    async def describe() -> timedelta:
+        client = await Client.connect(f"127.0.0.1:{temporal_port}")
+        schedule = (await client.get_schedule_handle("case-retention-sweep").describe()).schedule
+        assert schedule.action.workflow == "RetentionSweepWorkflow"  # type: ignore[union-attr]
+        return schedule.spec.intervals[0].every
+
+    return asyncio.run(describe())
+
+
 def count(database: Path, query: str) -> int:
     with sqlite3.connect(database) as db:
         return db.execute(query).fetchone()[0]
@@ -182,6 +197,8 @@ def test_dev_runs_everything_stops_cleanly_and_keeps_cases(tmp_path):
         assert "Demo data created" in output
         assert f"http://127.0.0.1:{first.ui_port}" in output
         assert "staff@example.org" in output and "mediation-demo-staff" in output
+        # Closed cases' records are deleted by one durable Schedule, which the worker sets up at start-up.
+        assert retention_sweep_interval(first.temporal_port) == timedelta(hours=1)
 
         assert first.interrupt() == 0, first.output()
         assert_all_gone(first.tree)

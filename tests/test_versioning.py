@@ -11,8 +11,15 @@ from datetime import timedelta
 from temporalio import workflow
 
 from core.db.models import Case
-from tests.support import emails, eventually, handle, make_case, make_center, status, wait_for_stage
-from workflows.case import INVITATION_FIRST_PATCH, LOCAL_BALLOT_AUDIT_PATCH, PEOPLE_TOLD_PATCH, RETENTION_PATCH, CaseWorkflow
+from tests.support import emails, eventually, handle, make_case, make_center, wait_for_stage
+from workflows.case import (
+    INVITATION_FIRST_PATCH,
+    LOCAL_BALLOT_AUDIT_PATCH,
+    PEOPLE_TOLD_PATCH,
+    RETENTION_BY_SCHEDULE_PATCH,
+    RETENTION_PATCH,
+    CaseWorkflow,
+)
 from workflows.types import CaseClosure, ConflictDecision, IntakeDecision, RankingSubmission
 from workflows.worker import build_worker
 
@@ -53,28 +60,15 @@ async def test_case_started_before_the_patches_finishes_on_the_current_code(time
         await wait_for_stage(env.client, settings, case_id, "accepted")
         await wf.execute_update(CaseWorkflow.close_case, CaseClosure(actor_id=m1, outcome="settled"))
         await wait_for_stage(env.client, settings, case_id, "closed")
-        # Let the closing emails and the retention record finish first: the test server cannot skip time
-        # while activities are still running.
-        await eventually(lambda: _at_least(3, emails(sessions, "Case closed RE:")))
-
-        async def retention_recorded():
-            async with sessions() as session:
-                return (await session.get(Case, case_id)).retention_due_at
-
-        await eventually(retention_recorded)
-        await env.sleep(timedelta(days=731))
-
-        async def purged():
-            return (await status(env.client, settings, case_id)).records_purged
-
-        await eventually(purged)
         assert await wf.result() == "closed"
 
     markers = patch_markers(await wf.fetch_history())
     # A patch answers once per case: the ballot audit and the invitation order had already been decided the
     # old way, so they stay old for this case (both ballots are normal activities); retention had never come
-    # up, so this case gets the new behaviour: its retention timer ran and purged its records.
-    assert markers == [f'{{"id":"{RETENTION_PATCH}","deprecated":false}}']
+    # up, so this case gets the newest behaviour: it completes when it ends (the retention sweep deletes its
+    # records later), with no timer of its own.
+    assert markers == [f'{{"id":"{RETENTION_BY_SCHEDULE_PATCH}","deprecated":false}}']
+    assert RETENTION_PATCH not in str(markers)
     assert LOCAL_BALLOT_AUDIT_PATCH not in str(markers) and INVITATION_FIRST_PATCH not in str(markers)
     # Its ranking round had begun the old way, so its workflow keeps the old notices to the end (no tally notice);
     # the words of the emails it does send are the new ones, which address each recipient in their role.
@@ -92,3 +86,42 @@ async def test_case_started_before_the_patches_finishes_on_the_current_code(time
 async def _at_least(count, awaitable):
     rows = await awaitable
     return rows if len(rows) >= count else None
+
+
+async def test_a_case_already_sleeping_on_its_own_retention_timer_still_purges_on_the_current_code(time_skipping_env, sessions, settings, monkeypatch):
+    """Cases that ended before the retention sweep existed wait on a timer of their own; the current code keeps it."""
+    env = time_skipping_env
+    center = await make_center(sessions)
+    m1, m2, m3 = (m.id for m in center.mediators[:3])
+    current = workflow.patched
+    monkeypatch.setattr(workflow, "patched", lambda patch_id: False if patch_id == RETENTION_BY_SCHEDULE_PATCH else current(patch_id))
+    older = settings.model_copy(update={"worker_max_cached_workflows": 0})
+    async with build_worker(env.client, sessions, older):
+        case_id, people = await make_case(sessions, env.client, settings)
+        wf = handle(env.client, settings, case_id)
+        await wf.execute_update(CaseWorkflow.review_intake, IntakeDecision(accept=True, actor_id=center.staff.id, panel=[m1, m2, m3]))
+        for party in people.values():
+            await wf.execute_update(CaseWorkflow.submit_ranking, RankingSubmission(actor_id=party, party_id=party, ranked=[m1, m2, m3]))
+        await wait_for_stage(env.client, settings, case_id, "conflict_check")
+        await wf.execute_update(CaseWorkflow.decide_conflict, ConflictDecision(actor_id=m1, accept=True))
+        await wait_for_stage(env.client, settings, case_id, "accepted")
+        await wf.execute_update(CaseWorkflow.close_case, CaseClosure(actor_id=m1, outcome="settled"))
+
+        async def sleeping():
+            async with sessions() as session:
+                return (await session.get(Case, case_id)).retention_due_at
+
+        await eventually(sleeping)
+    monkeypatch.undo()
+
+    async with build_worker(env.client, sessions, settings):
+        await env.sleep(timedelta(days=731))
+
+        async def purged():
+            async with sessions() as session:
+                return (await session.get(Case, case_id)).records_purged_at
+
+        await eventually(purged)
+        assert await wf.result() == "closed"
+    markers = patch_markers(await wf.fetch_history())
+    assert f'"id":"{RETENTION_PATCH}"' in str(markers) and RETENTION_BY_SCHEDULE_PATCH not in str(markers)

@@ -52,6 +52,7 @@ PUBLISH_ACTIVITY: ActivityOptions = {
 
 READ_MODEL_PATCH = "state-published-by-the-workflow"
 RETENTION_PATCH = "retention-timer"
+RETENTION_BY_SCHEDULE_PATCH = "retention-by-schedule"
 LOCAL_BALLOT_AUDIT_PATCH = "ballot-audit-local-activity"
 INVITATION_FIRST_PATCH = "ranking-invitation-before-stage-record"
 # Everyone waited on or dropped is told: the tally notice naming the selected mediator, reminders planned before the
@@ -139,8 +140,11 @@ class CaseWorkflow:
         self._lifecycle_over = True
         await mail_queue
         await workflow.wait_condition(workflow.all_handlers_finished)
-        # Cases that finished before retention existed replay without it (their history has no marker).
-        if self._stage in (Stage.CLOSED, Stage.WITHDRAWN) and workflow.patched(RETENTION_PATCH):
+        # A case that ends now completes here: the retention Schedule (workflows/retention.py) deletes its records under
+        # the center's policy of the day, so no workflow stays open for years. Cases that ended before that sleep on
+        # the timer they started; those that ended before retention existed replay without either (no marker).
+        ended = self._stage in (Stage.CLOSED, Stage.WITHDRAWN)
+        if ended and not workflow.patched(RETENTION_BY_SCHEDULE_PATCH) and workflow.patched(RETENTION_PATCH):
             await self._retain_then_purge()
         self._finished = True
         if publisher is not None:

@@ -10,12 +10,24 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import delete
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
 from temporalio.worker import Worker
 
 from activities.case_activities import CaseActivities
 from activities.discussion_activities import DiscussionActivities
 from activities.notifications import NotificationActivities
+from activities.retention import RetentionActivities
 from core.db.models import WorkerPresence, utcnow
 from core.db.session import transaction
 from core.settings import Settings
@@ -26,10 +38,11 @@ from workflows.account_email import AccountEmailWorkflow
 from workflows.case import CaseWorkflow
 from workflows.discussion_digest import DiscussionDigestWorkflow
 from workflows.notification import NotificationWorkflow
+from workflows.retention import RetentionSweep, RetentionSweepWorkflow
 
 log = logging.getLogger("mediation.worker")
 
-WORKFLOWS = [CaseWorkflow, DiscussionDigestWorkflow, NotificationWorkflow, AccountEmailWorkflow]
+WORKFLOWS = [CaseWorkflow, DiscussionDigestWorkflow, NotificationWorkflow, RetentionSweepWorkflow, AccountEmailWorkflow]
 
 
 def case_activities(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> CaseActivities:
@@ -106,6 +119,7 @@ def build_worker(client: Client, sessions: async_sessionmaker[AsyncSession], set
     notifications = notification_activities(sessions, settings)
     # Kept for work queued before every email went through `send_notification`: old digests and account emails.
     legacy_digests = DiscussionActivities(notifications)
+    retention = RetentionActivities(sessions, settings)
     worker = Worker(
         client,
         task_queue=settings.task_queue,
@@ -118,6 +132,7 @@ def build_worker(client: Client, sessions: async_sessionmaker[AsyncSession], set
             notifications.send_notification,
             activities.record_retention,
             activities.purge_case_records,
+            retention.cases_due_for_purge,
             activities.deliver_stored_email,
             legacy_digests.send_discussion_digest,
         ],
@@ -127,3 +142,33 @@ def build_worker(client: Client, sessions: async_sessionmaker[AsyncSession], set
         **options,
     )
     return CaseWorker(worker, sessions, settings)
+
+
+def retention_schedule(settings: Settings) -> Schedule:
+    """Every `retention_sweep_interval`, one sweep (never two at once) deletes the records of cases past retention."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            RetentionSweepWorkflow.run,
+            RetentionSweep(),
+            id=f"{settings.workflow_id_prefix}retention-sweep",
+            task_queue=settings.task_queue,
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=settings.retention_sweep_interval)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def ensure_retention_schedule(client: Client, settings: Settings) -> None:
+    """Create the retention Schedule, or bring an existing one in line with the settings; every worker does this at
+    start-up, so whichever starts first creates it and the others find it."""
+    schedule_id = f"{settings.workflow_id_prefix}retention-sweep"
+    wanted = retention_schedule(settings)
+    try:
+        await client.create_schedule(schedule_id, wanted)
+        log.info("Created the retention schedule %r (every %s)", schedule_id, settings.retention_sweep_interval)
+    except ScheduleAlreadyRunningError:
+
+        def update(_current: ScheduleUpdateInput) -> ScheduleUpdate:
+            return ScheduleUpdate(schedule=wanted)
+
+        await client.get_schedule_handle(schedule_id).update(update)

@@ -5,20 +5,30 @@ state is put together from those columns, the participants and the ballot audit 
 need (the staff console's tally, conflict-check attempts and timeline then say they are in the live view).
 """
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.case_state import CaseState, PartyProgress, state_from_json
 from core.db.models import BallotRecord, Case, Participant
-from core.stages import stage_label
+from core.stages import FINAL_STAGES, stage_label
 from core.time import as_utc, iso_utc
 from workflows.types import BallotView
 
 
-async def case_state(db: AsyncSession, case: Case) -> CaseState:
-    if case.state:
-        return state_from_json(case.state)
-    return await _from_mirror(db, case)
+async def case_state(db: AsyncSession, case: Case, retention: timedelta | None = None) -> CaseState:
+    """The case's state as last published. With `retention` (the center's policy now), an ended case also says when
+    the retention sweep will delete its records: its workflow completed when it ended and keeps no timer for it."""
+    state = state_from_json(case.state) if case.state else await _from_mirror(db, case)
+    # The sweep deletes records after the workflow has completed: the row knows, the published state cannot.
+    state.records_purged = state.records_purged or case.records_purged_at is not None
+    if retention is not None and not state.records_purged and state.stage in FINAL_STAGES and state.stage_since:
+        by_policy = datetime.fromisoformat(state.stage_since) + retention
+        # A case that ended before the sweep existed also has a timer of its own; whichever comes first deletes.
+        due = min(by_policy, datetime.fromisoformat(state.retention_due_at)) if state.retention_due_at else by_policy
+        state.retention_due_at = due.isoformat()
+    return state
 
 
 async def state_after(db: AsyncSession, case: Case, answer: object) -> CaseState:

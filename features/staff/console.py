@@ -202,7 +202,7 @@ async def participants_of(db: AsyncSession, case_id: int) -> list[ParticipantRow
 async def case_detail(ctx: AppContext, db: AsyncSession, case_id: int) -> CaseDetail:
     """The filed request, the people, the case's state and every ballot: what staff need to act on a case."""
     case = await get_case(db, case_id)
-    state = await case_state(db, case)
+    state = await case_state(db, case, retention=ctx.settings.retention_period)
     ballots = await current_ballots(db, state)
     audit = (await db.execute(select(BallotRecord).where(BallotRecord.case_id == case_id).order_by(BallotRecord.submitted_at, BallotRecord.id))).scalars().all()
 
