@@ -87,7 +87,7 @@ async def test_pages_answer_and_actions_pause_while_the_worker_is_frozen(dev_cli
                 assert refused.status_code == 503 and refused.json()["detail"] == PAUSED and took < 1.0
                 form = await taylor.post(
                     f"/cases/{case_id}/ranking",
-                    {"party_id": str(people["Taylor Swift"]), "choice_" + str(m1): "1", "choice_" + str(m2): "2", "choice_" + str(m3): "3"},
+                    {"party_id": str(people["Taylor Swift"]), "choice_" + str(m1): "2", "choice_" + str(m2): "1", "choice_" + str(m3): "3"},
                 )
                 assert form.status_code == 503 and "Changes are paused" in form.text
             finally:
