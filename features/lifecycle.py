@@ -7,10 +7,9 @@ down an action answers 503 and nothing is sent, so nothing can happen later that
 
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.session import release_connection
 from core.errors import Forbidden, Invalid, Rejected, Unavailable
