@@ -300,6 +300,13 @@ async def test_stage_periods_come_from_the_published_timeline_and_give_medians(w
         assert "1 day 2 hours" in panel_row
         assert "ended within the last 30 or 90 days" in page.text
 
+        # Another stay ends: the next view counts it (the medians are reused between views only until a stay ends).
+        async with transaction(web.sessions) as session:
+            left = now - timedelta(days=1)
+            session.add(CaseStagePeriod(case_id=intake, seq=200, stage="ranking", entered_at=left - timedelta(hours=4), left_at=left, seconds=4 * hour))
+        stages = {s["stage"]: s for s in (await b.api("GET", "/api/v1/staff/board")).json()["stages"]}
+        assert (stages["ranking"]["median_seconds_30d"], stages["ranking"]["stays_30d"]) == (2.5 * hour, 4)
+
 
 async def test_mediator_figures_after_a_decline_a_time_out_and_an_accept(web, time_skipping_env):
     staff, (m1, m2, m3, m4) = await center(web)

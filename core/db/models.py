@@ -66,6 +66,8 @@ class Case(Base):
         Index("ix_cases_waiting_since", "waiting_since"),
         Index("ix_cases_deadline", "stage_deadline"),
         Index("ix_cases_candidate_mediator", "candidate_mediator_id"),
+        # The board's counts per stage (open, overdue) read from this index alone.
+        Index("ix_cases_stage_deadline_waiting", "stage", "stage_deadline", "waiting_on_kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

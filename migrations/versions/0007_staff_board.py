@@ -41,6 +41,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_cases_waiting_since", ["waiting_since"], unique=False)
         batch_op.create_index("ix_cases_deadline", ["stage_deadline"], unique=False)
         batch_op.create_index("ix_cases_candidate_mediator", ["candidate_mediator_id"], unique=False)
+        batch_op.create_index("ix_cases_stage_deadline_waiting", ["stage", "stage_deadline", "waiting_on_kind"], unique=False)
     op.create_table(
         "case_waiting_on",
         sa.Column("case_id", sa.Integer(), nullable=False),
@@ -99,6 +100,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_case_waiting_on_person_id")
     op.drop_table("case_waiting_on")
     with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_index("ix_cases_stage_deadline_waiting")
         batch_op.drop_index("ix_cases_candidate_mediator")
         batch_op.drop_index("ix_cases_deadline")
         batch_op.drop_index("ix_cases_waiting_since")
