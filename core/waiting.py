@@ -3,8 +3,9 @@ derived from the state its workflow publishes (core/case_state.py).
 
 Pure functions, free of the database and of Temporal: the publishing activity stores what they say next to the
 state (so the staff board filters, sorts and counts with indexes), and the migration that introduced the board
-backfilled older cases with the same functions. A new kind of wait (a stage of its own, or a step inside one) is
-one line in `WAITS` and one in `KINDS`.
+backfilled older cases with the same functions. A new kind of wait (objections, a scheduling poll: a stage of its
+own, or a step inside one) is a line in `WAITS` and one in `KINDS`; the board, its filter, the CSV and the JSON
+follow.
 """
 
 from collections.abc import Callable
@@ -31,9 +32,10 @@ KINDS: dict[str, Kind] = {
     "ranking": Kind("Rankings", "ranking", "rankings", "The tally of the rankings"),
     "conflict_check": Kind("Conflict check", "conflict check", "conflict checks", "The next mediator's conflict check"),
     "new_panel": Kind("A new panel", "new panel", "new panels", "Center staff's new panel"),
-    "objections": Kind("Objections", "objections", "objections", "Objections to the mediator"),
-    "scheduling_poll": Kind("Scheduling poll", "answer to the scheduling poll", "answers to the scheduling poll", "The scheduling poll"),
     "mediator_steps": Kind("Mediator's next steps", "next steps", "next steps", "The mediator's next steps"),
+    # When objections to the mediator or a scheduling poll exist, each is a line here, e.g.
+    # "scheduling_poll": Kind("Scheduling poll", "answer to the scheduling poll", "answers to the scheduling poll", "The scheduling poll"),
+    # and a line in WAITS for the stage it happens in (or a condition in that stage's line, for a step inside a stage).
 }
 
 
