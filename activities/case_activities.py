@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.board import keep_board_in_step, refresh_mirror_waiting
 from activities.types import BallotAudit, PanelRequest, RetentionRecord, StageRecord
 from core.case_state import CaseState, state_to_json
 from core.db.models import (
@@ -29,6 +30,7 @@ from core.db.models import (
 from core.db.session import transaction
 from core.settings import Settings
 from core.storage import FileStore
+from core.waiting import waiting_on
 from notifications.sender import Mailer, PermanentEmailError
 
 
@@ -56,6 +58,7 @@ class CaseActivities:
             if case is None:
                 # Filing commits the case just after starting its workflow; a retry finds it.
                 raise ApplicationError(f"Case {record.case_id} is not in the database yet")
+            moved = (case.stage, case.candidate_mediator_id) != (record.stage, record.candidate_mediator_id)
             case.stage = record.stage
             case.stage_deadline = _parse(record.stage_deadline)
             case.ranking_round = record.ranking_round
@@ -68,13 +71,16 @@ class CaseActivities:
             case.stage_note = record.note
             if record.mediator_id is not None:
                 await _ensure_mediator_participant(session, record.case_id, record.mediator_id)
+            await refresh_mirror_waiting(session, record.case_id, moved)
 
     @activity.defn
     async def publish_state(self, state: CaseState) -> bool:
         """Write the case's state (a local activity of its workflow); a version older than the stored one is ignored.
 
         Returns whether this write was the newest. The list columns (stage, deadline, mediator...) are written with
-        it, in the same statement, so a list and a case page never disagree."""
+        it, in the same statement, so a list and a case page never disagree; what the staff board reads (who the case
+        waits on, its stage periods, its conflict checks) in the same transaction, only by the newest write."""
+        waiting = waiting_on(state)
         async with transaction(self._sessions) as session:
             written = await session.execute(
                 update(Case)
@@ -94,6 +100,8 @@ class CaseActivities:
                     outcome=state.outcome,
                     stage_note=state.note,
                     retention_due_at=_parse(state.retention_due_at),
+                    waiting_on_kind=waiting.kind if waiting else None,
+                    waiting_since=_parse(waiting.since) if waiting else None,
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -105,6 +113,7 @@ class CaseActivities:
             if state.mediator_id is not None:
                 await _ensure_mediator_participant(session, state.case_id, state.mediator_id)
             await _record_conflict_check_requests(session, state)
+            await keep_board_in_step(session, state, waiting)
         return True
 
     @activity.defn
@@ -124,6 +133,7 @@ class CaseActivities:
                         submission_key=audit.submission_key,
                     )
                 )
+                await refresh_mirror_waiting(session, audit.case_id, moved=False)
         except IntegrityError:
             # An earlier attempt of this activity already recorded it.
             pass

@@ -45,6 +45,16 @@ STAFF_LIST = [
     "html_page_50",
     "json_page_50",
 ]
+# The waiting board in (c), each variant against the same floor. The CSV holds every open case, not a page of 50.
+BOARD = [
+    "board_html_unfiltered",
+    "board_json_unfiltered",
+    "board_json_kind_ranking",
+    "board_html_overdue",
+    "board_json_sort_deadline",
+    "board_json_page_50",
+    "board_csv",
+]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -165,6 +175,15 @@ def verdicts(results: dict) -> dict:
             _check(
                 checks,
                 f"4_staff_list_{label}_{many['open_cases']}_cases",
+                by_variant.get(label, {}).get("p95_ms"),
+                floor,
+                TARGETS["read_to_floor_max"],
+                "GET /api/v1/me p95",
+            )
+        for label in BOARD:
+            _check(
+                checks,
+                f"4_{label}_{many['open_cases']}_cases",
                 by_variant.get(label, {}).get("p95_ms"),
                 floor,
                 TARGETS["read_to_floor_max"],

@@ -269,6 +269,14 @@ STAFF_LIST_VARIANTS = [
     ("json_search_name", "/api/v1/staff/cases?q=Person00042"),
     ("html_page_50", "/staff/cases?page=50"),
     ("json_page_50", "/api/v1/staff/cases?page=50"),
+    # The waiting board (features/staff/board.py): the same open cases, with what each waits on and per-stage figures.
+    ("board_html_unfiltered", "/staff/board"),
+    ("board_json_unfiltered", "/api/v1/staff/board"),
+    ("board_json_kind_ranking", "/api/v1/staff/board?kind=ranking"),
+    ("board_html_overdue", "/staff/board?overdue=yes"),
+    ("board_json_sort_deadline", "/api/v1/staff/board?sort=deadline"),
+    ("board_json_page_50", "/api/v1/staff/board?page=50"),
+    ("board_csv", "/staff/board.csv"),
 ]
 
 
@@ -323,6 +331,7 @@ async def many_open(scene: Scene, count: int, staff_users: int, staff_duration: 
         },
         "staff_list": {
             "staff_users": staff_users,
+            # The board's variants are in by_variant (board_*), judged one by one in bench/run.py.
             "duration_seconds": staff_duration,
             "html": summary_ms(html),
             "json": summary_ms(json_),

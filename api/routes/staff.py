@@ -1,19 +1,23 @@
-"""The center staff console's doors: every case, one case's full picture and the staff actions on it, the mediator
-directory and the email outbox, as pages and as JSON under /api/v1/staff (features/staff)."""
+"""The center staff console's doors: every case, the board of who each open case waits on, one case's full picture
+and the staff actions on it, the mediator directory and the email outbox, as pages and as JSON under /api/v1/staff
+(features/staff)."""
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 
 from api.deps import CaseAccess, Ctx, Db, PathId, StaffViewer, csrf_protect
 from api.errors import documented, status_of
-from api.forms import NoInput, submit
+from api.forms import NoInput, field_messages, submit
 from api.pages import redirect, render
 from core.db.models import Case
 from core.errors import DomainError, Invalid
 from core.stages import FINAL_STAGES, stage_label
-from features.staff import console, directory, outbox
+from core.waiting import KINDS, human_duration
+from features.staff import board, console, directory, outbox
 from features.staff.models import (
     ADDABLE_ROLES,
     REPRESENTATIVE_KINDS,
@@ -71,6 +75,58 @@ async def cases_page(request: Request, db: Db, viewer: StaffViewer, stage: str =
 async def get_cases(db: Db, viewer: StaffViewer, stage: str = "", q: Search = "", page: Page = 1) -> CaseList:
     """All cases, newest first, filtered by stage and searched, fifty at a time."""
     return await console.list_cases(db, stage, q, page)
+
+
+# ---- the board: who each open case is waiting on ---------------------------------------------------------
+
+
+def _board_query(request: Request) -> tuple[board.BoardQuery, Invalid | None]:
+    """The board's filters from the page's address; ones that cannot be read give the whole board and say why."""
+    given = {name: request.query_params[name] for name in board.BoardQuery.model_fields if name in request.query_params}
+    try:
+        return board.BoardQuery.model_validate(given), None
+    except ValidationError as error:
+        fields = field_messages(error)
+        return board.BoardQuery(), Invalid("; ".join(fields.values()), fields)
+
+
+@router.get("/staff/board", include_in_schema=False)
+async def board_page(request: Request, db: Db, viewer: StaffViewer):
+    query, problem = _board_query(request)
+    listing = await board.board(db, query)
+    return render(
+        request,
+        "pages/staff_board.html",
+        status_code=status_of(problem) if problem else 200,
+        listing=listing,
+        filters=urlencode(listing.query.filters()),
+        kinds=[(kind, info.label) for kind, info in KINDS.items()],
+        stages=[(stage, stage_label(stage)) for stage in board.OPEN_STAGES],
+        sorts=board.SORTS,
+        mediators=await directory.directory(db),
+        duration=human_duration,
+        error=problem.message if problem else "",
+        section="board",
+    )
+
+
+@router.get("/staff/board.csv", include_in_schema=False)
+async def board_csv(request: Request, db: Db, viewer: StaffViewer):
+    query, problem = _board_query(request)
+    if problem:
+        raise problem
+    return Response(
+        await board.board_csv(db, query),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{board.csv_filename()}"'},
+    )
+
+
+@router.get("/api/v1/staff/board", response_model=board.Board, responses=documented(401, 403, 422))
+async def get_board(db: Db, viewer: StaffViewer, query: Annotated[board.BoardQuery, Query()]) -> board.Board:
+    """Every open case with what it is waiting on, since when, its deadline and whether it is overdue, filtered,
+    sorted and fifty at a time; open cases, overdue ones and median time per stage (30 and 90 days)."""
+    return await board.board(db, query)
 
 
 # ---- one case and the staff actions on it -------------------------------------------------------------
@@ -213,7 +269,7 @@ def _with_stage(message: str, case: Case) -> ActionResult:
 
 @router.get("/staff/mediators", include_in_schema=False)
 async def mediators_page(request: Request, db: Db, viewer: StaffViewer):
-    return render(request, "pages/staff_mediators.html", mediators=await directory.directory(db), section="mediators")
+    return render(request, "pages/staff_mediators.html", mediators=await board.directory_with_figures(db), duration=human_duration, section="mediators")
 
 
 def _entry_page(request: Request, person_id: int | None, values, problem: DomainError | None = None) -> Response:
@@ -271,8 +327,8 @@ async def edit_mediator_form(request: Request, db: Db, viewer: StaffViewer, pers
 
 @router.get("/api/v1/staff/mediators", response_model=list[DirectoryEntry], responses=documented(401, 403))
 async def get_mediators(db: Db, viewer: StaffViewer) -> list[DirectoryEntry]:
-    """The mediator directory."""
-    return await directory.directory(db)
+    """The mediator directory, each entry with its conflict-check figures."""
+    return await board.directory_with_figures(db)
 
 
 @router.post("/api/v1/staff/mediators", response_model=DirectoryEntry, status_code=201, dependencies=CSRF, responses=documented(401, 403, 422))
@@ -283,8 +339,8 @@ async def post_mediator(ctx: Ctx, db: Db, viewer: StaffViewer, body: DirectoryEn
 
 @router.get("/api/v1/staff/mediators/{person_id}", response_model=DirectoryEntry, responses=documented(401, 403, 404))
 async def get_mediator(db: Db, viewer: StaffViewer, person_id: PathId) -> DirectoryEntry:
-    """One directory entry."""
-    return await directory.get_mediator(db, person_id)
+    """One directory entry, with its conflict-check figures."""
+    return await board.mediator_with_figures(db, person_id)
 
 
 @router.put("/api/v1/staff/mediators/{person_id}", response_model=DirectoryEntry, dependencies=CSRF, responses=documented(401, 403, 404, 422))

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -61,7 +61,16 @@ class MediatorProfile(Base):
 
 class Case(Base):
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_stage_deadline", "stage", "stage_deadline"),)
+    __table_args__ = (
+        Index("ix_cases_stage_deadline", "stage", "stage_deadline"),
+        # The staff board (features/staff/board.py): open cases by kind of wait, by how long, by deadline, by mediator.
+        Index("ix_cases_waiting_kind_since", "waiting_on_kind", "waiting_since"),
+        Index("ix_cases_waiting_since", "waiting_since"),
+        Index("ix_cases_deadline", "stage_deadline"),
+        Index("ix_cases_candidate_mediator", "candidate_mediator_id"),
+        # The board's counts per stage (open, overdue) read from this index alone.
+        Index("ix_cases_stage_deadline_waiting", "stage", "stage_deadline", "waiting_on_kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The Request to Mediate as filed.
@@ -94,6 +103,10 @@ class Case(Base):
     retention_due_at: Mapped[datetime | None] = mapped_column(nullable=True)
     records_purged_at: Mapped[datetime | None] = mapped_column(nullable=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # What the case waits for (core/waiting.py: intake_review, ranking, conflict_check, ...) and since when, written
+    # with each publication of its state; None once the case is over. Who is waited on is in `case_waiting_on`.
+    waiting_on_kind: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    waiting_since: Mapped[datetime | None] = mapped_column(nullable=True)
 
     participants: Mapped[list["Participant"]] = relationship(back_populates="case", cascade="all, delete-orphan")
 
@@ -324,3 +337,50 @@ class CalendarEvent(Base):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CaseWaitingOn(Base):
+    """Each person an open case waits on (the parties who have not ranked, the mediator asked for a conflict check),
+    kept in step with the published state; the staff board finds cases by these people's names."""
+
+    __tablename__ = "case_waiting_on"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True, index=True)
+
+
+class CaseStagePeriod(Base):
+    """Each stay of a case in a stage, from its published timeline (core/waiting.py): the board's median time per stage."""
+
+    __tablename__ = "case_stage_periods"
+    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_stage_period_seq"), Index("ix_stage_periods_left", "left_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    # Its place among the case's periods, oldest first (0, 1, ...).
+    seq: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(40))
+    entered_at: Mapped[datetime] = mapped_column()
+    left_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # left_at - entered_at, stored so medians need no date arithmetic that differs between databases.
+    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class ConflictCheckRecord(Base):
+    """Each conflict-check request to a mediator and how it ended, from the published state: the directory's figures."""
+
+    __tablename__ = "conflict_checks"
+    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_conflict_check_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    # Its place among the case's attempts (0, 1, ...), as in CaseState.conflict_attempts.
+    seq: Mapped[int] = mapped_column(Integer)
+    mediator_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    ranking_round: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column()
+    deadline: Mapped[datetime] = mapped_column()
+    outcome: Mapped[str] = mapped_column(String(20))  # pending, accepted, declined, timed_out, withdrawn
+    # When it got its outcome, and how long after the request that was.
+    ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -147,6 +147,17 @@ class DirectoryEntryIn(BaseModel):
     in_directory: bool = Field(True, description="Listed, so panels may propose them.")
 
 
+class ConflictCheckFigures(BaseModel):
+    """How a mediator has answered conflict-check requests, over every case (features/staff/board.py)."""
+
+    requests: int = Field(0, description="Conflict checks asked of the mediator, pending and withdrawn included.")
+    accepted: int = 0
+    declined: int = 0
+    timed_out: int = Field(0, description="Not answered before the deadline; the next mediator was asked.")
+    pending: int = 0
+    median_answer_seconds: float | None = Field(None, description="Median time from request to answer, over accepted and declined checks.")
+
+
 class DirectoryEntry(BaseModel):
     """A mediator of the center's directory, as staff manage it."""
 
@@ -161,6 +172,9 @@ class DirectoryEntry(BaseModel):
     languages: str
     fee: str
     in_directory: bool
+    conflict_checks: ConflictCheckFigures | None = Field(
+        None, description="Staff only: the mediator's conflict-check figures (in the directory and one entry)."
+    )
 
 
 # ---- reading: the case list and one case ----------------------------------------------------------

@@ -39,6 +39,8 @@ AUDITED_PAGES = (
     "ranking",
     "conflict-check",
     "staff-case",
+    "staff-board",
+    "staff-mediators",
     "documents",
     "discussions",
     "discussion-room",
@@ -306,6 +308,36 @@ def test_staff_see_the_tally_and_the_timeline(site: Site, journey: Journey):
     assert "Accepted" in staff.get_by_role("region", name="Conflict checks").inner_text()
     site.shot(staff, "15-staff-case-tally-timeline")
     site.audit(staff, "staff-case")
+
+
+@step
+def test_staff_see_who_each_case_waits_on_and_the_mediators_figures(site: Site, journey: Journey):
+    staff = journey.pages["staff"]
+    staff.goto("/staff/cases")
+    staff.get_by_role("navigation", name="Staff console").get_by_role("link", name="Waiting board").click()
+    staff.wait_for_url(at("/staff/board"))
+    board = staff.locator("table#board")
+    # The demo's case 1 still waits for both parties' rankings; the journey's case for its mediator's next steps.
+    demo = board.locator("tr", has_text="Katy Perry vs Taylor Swift")
+    assert "Katy Perry's and Taylor Swift's rankings" in demo.inner_text()
+    assert f"{journey.selected}'s next steps" in board.locator(f'tr[data-case="{journey.case_id}"]').inner_text()
+    site.shot(staff, "15b-staff-waiting-board")
+    site.audit(staff, "staff-board")
+
+    staff.get_by_label("Waiting on someone named").fill("Taylor")
+    staff.get_by_role("button", name="Show cases").click()
+    staff.wait_for_url(re.compile(r".*/staff/board\?.*person=Taylor.*"))
+    assert board.locator("tbody tr").count() == 1 and "Katy Perry vs Taylor Swift" in board.inner_text()
+    with staff.expect_download() as event:
+        staff.get_by_role("link", name="Download CSV").click()
+    export = Path(event.value.path()).read_text()
+    assert event.value.suggested_filename.startswith("waiting-board-") and "Katy Perry's and Taylor Swift's rankings" in export
+    assert len(export.strip().splitlines()) == 2  # the header and the one case the filter keeps
+
+    staff.get_by_role("link", name="Mediator directory").click()
+    row = staff.get_by_role("row").filter(has_text=journey.selected)
+    assert "1 asked: 1 accepted" in row.inner_text()
+    site.audit(staff, "staff-mediators")
 
 
 # ---- 5. everyone's Case Home ----------------------------------------------------------------------------------
