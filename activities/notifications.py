@@ -11,6 +11,7 @@ workflow history.
 from dataclasses import dataclass
 from datetime import timedelta
 
+from jinja2 import TemplateError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -30,6 +31,21 @@ EMAIL_DELIVERY: ActivityOptions = {
     "start_to_close_timeout": timedelta(minutes=2),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=5), non_retryable_error_types=["PermanentEmailError"]),
 }
+
+
+# Keeping a case's emails in the ledger is a local activity of its workflow: a quick database write, retried briefly.
+KEEP_EMAILS: ActivityOptions = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=10)),
+}
+
+
+@dataclass
+class KeptNotifications:
+    # Ledger keys still to hand to SendGrid, in order; none with the outbox, where keeping them was their delivery.
+    to_deliver: list[str]
+    # Notifications that could not be written for their recipients ("template: why"), for the case's timeline.
+    failures: list[str]
 
 
 @dataclass
@@ -73,6 +89,38 @@ class NotificationActivities:
             else:
                 emails = await self._case_event(db, notification)
         return await send_or_fail(self._mailer, emails)
+
+    @activity.defn
+    async def keep_notifications(self, notifications: list[Notification]) -> KeptNotifications:
+        """Render each notification for its recipients and keep the emails in the ledger, in order, in one
+        transaction. A local activity of the case workflow: with the outbox an email then costs no round trip to the
+        Temporal server at all; with SendGrid, `deliver_emails` sends what this returns, retried through outages."""
+        emails: list[OutgoingEmail] = []
+        failures: list[str] = []
+        async with self._sessions() as db:
+            for notification in notifications:
+                try:
+                    if notification.template == "discussion_digest":
+                        emails += await self._digest(db, notification)
+                    else:
+                        emails += await self._case_event(db, notification)
+                except TemplateError as error:
+                    # A template that cannot be rendered will not render on a retry either: report it and go on.
+                    failures.append(f"{notification.template}: {error}")
+        return KeptNotifications(to_deliver=await self._mailer.keep_all(emails), failures=failures)
+
+    @activity.defn
+    async def deliver_emails(self, keys: list[str]) -> int:
+        """Hand the kept emails to SendGrid in order; one refused address does not keep the others from going out."""
+        sent, refused = 0, []
+        for key in keys:
+            try:
+                sent += await self._mailer.deliver_stored(key)
+            except PermanentEmailError as error:
+                refused.append(str(error))
+        if refused:
+            raise ApplicationError("; ".join(refused), type="PermanentEmailError", non_retryable=True)
+        return sent
 
     # ---- a case event ---------------------------------------------------------------------------------
 

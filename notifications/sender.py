@@ -7,7 +7,7 @@ from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import Content, Mail, To
 from sendgrid.helpers.mail import Email as SendGridAddress
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -72,6 +72,39 @@ class Mailer:
             raise PermanentEmailError("; ".join(refused))
         return sent
 
+    async def keep_all(self, emails: list[OutgoingEmail]) -> list[str]:
+        """Keep the emails in the ledger in one transaction, in order. With the outbox, keeping is their delivery;
+        with SendGrid they wait for `deliver_stored`. Returns the keys still to deliver (none with the outbox), and
+        never an email already sent, so keeping the same emails again changes nothing."""
+        delivered = self.transport == "outbox"
+        to_deliver: list[str] = []
+        async with transaction(self._sessions) as session:
+            existing = {
+                row.idempotency_key: row
+                for row in (await session.execute(select(Email).where(Email.idempotency_key.in_([e.idempotency_key for e in emails] or [""])))).scalars()
+            }
+            for email in emails:
+                row = existing.get(email.idempotency_key)
+                if row is None:
+                    row = Email(
+                        idempotency_key=email.idempotency_key,
+                        case_id=email.case_id,
+                        to_email=email.to_email,
+                        to_name=email.to_name,
+                        subject=email.subject,
+                        text_body=email.text_body,
+                        html_body=email.html_body,
+                        transport=self.transport,
+                        attempts=1 if delivered else 0,
+                    )
+                    session.add(row)
+                    existing[email.idempotency_key] = row
+                    if delivered:
+                        row.status, row.sent_at = "sent", utcnow()
+                if row.status != "sent" and email.idempotency_key not in to_deliver:
+                    to_deliver.append(email.idempotency_key)
+        return to_deliver
+
     async def store(self, email: OutgoingEmail) -> bool:
         """Keep the email in the ledger to be delivered later by deliver_stored; False if the key is already taken."""
         return await self._claim(email)
@@ -85,6 +118,9 @@ class Mailer:
             return False
         provider_id = ""
         if self.transport == "sendgrid":
+            # Counted before the attempt, so the ledger shows tries that failed too.
+            async with transaction(self._sessions) as session:
+                await session.execute(update(Email).where(Email.idempotency_key == key).values(attempts=Email.attempts + 1))
             stored = OutgoingEmail(key, row.to_email, row.to_name, row.subject, row.text_body, row.html_body, row.case_id)
             provider_id = await asyncio.to_thread(self._send_with_sendgrid, stored)
         async with transaction(self._sessions) as session:
@@ -114,8 +150,9 @@ class Mailer:
                     session.add(row)
                 elif row.status == "sent":
                     return False
-                row.attempts = (row.attempts or 0) + 1
                 if delivered:
+                    # Kept in the outbox: that is the one attempt. SendGrid attempts are counted by deliver_stored.
+                    row.attempts = (row.attempts or 0) + 1
                     row.status, row.sent_at = "sent", utcnow()
         except IntegrityError:
             # Another attempt claimed the same key at the same moment; it will deliver it.

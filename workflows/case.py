@@ -16,7 +16,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case_activities import CaseActivities
-    from activities.notifications import EMAIL_DELIVERY, NotificationActivities
+    from activities.notifications import EMAIL_DELIVERY, KEEP_EMAILS, NotificationActivities
     from activities.types import ActivityOptions, BallotAudit, Notification, PanelRequest, RetentionRecord, StageRecord
     from core.case_state import CaseState, ConflictAttempt, PartyProgress, TallyResult, TimelineEntry
     from core.stages import FINAL_STAGES, OUTCOMES, STAGE_LABELS, Stage
@@ -59,6 +59,9 @@ INVITATION_FIRST_PATCH = "ranking-invitation-before-stage-record"
 # deadline in force, reassignment notices naming who could not serve and who is next, the center told of declines,
 # expired checks and missed deadlines, the dropped mediator and the party whose round closed without its ranking.
 PEOPLE_TOLD_PATCH = "everyone-waited-on-or-dropped-is-told"
+# A case's emails are written into the ledger by a local activity, a batch at a time; only SendGrid's delivery is
+# an activity of its own. Cases that sent emails one activity each before keep doing so until their next email.
+EMAILS_KEPT_LOCALLY_PATCH = "emails-kept-by-a-local-activity"
 
 
 class CaseWithdrawn(Exception):
@@ -570,12 +573,27 @@ class CaseWorkflow:
             await workflow.wait_condition(lambda: bool(self._emails) or self._lifecycle_over)
             if not self._emails:
                 return
+            if workflow.patched(EMAILS_KEPT_LOCALLY_PATCH):
+                await self._keep_and_deliver(list(self._emails))
+                continue
             notification = self._emails[0]
             try:
                 await workflow.execute_activity_method(NotificationActivities.send_notification, notification, **EMAIL_DELIVERY)
             except ActivityError as error:
                 self._log("email_failed", f"{notification.template}: {error.cause or error}")
             self._emails.pop(0)
+
+    async def _keep_and_deliver(self, batch: list[Notification]) -> None:
+        """Everything queued so far, in order: kept in the ledger (the outbox's delivery), then sent by SendGrid."""
+        try:
+            kept = await workflow.execute_local_activity_method(NotificationActivities.keep_notifications, batch, **KEEP_EMAILS)
+            for failure in kept.failures:
+                self._log("email_failed", failure)
+            if kept.to_deliver:
+                await workflow.execute_activity_method(NotificationActivities.deliver_emails, kept.to_deliver, **EMAIL_DELIVERY)
+        except ActivityError as error:
+            self._log("email_failed", f"{', '.join(n.template for n in batch)}: {error.cause or error}")
+        del self._emails[: len(batch)]
 
     def _log(self, event: str, detail: str = "", actor: int | None = None) -> None:
         entry = TimelineEntry(at=workflow.now().isoformat(), event=event, detail=detail)

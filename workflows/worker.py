@@ -130,6 +130,8 @@ def build_worker(client: Client, sessions: async_sessionmaker[AsyncSession], set
             activities.record_ballot,
             activities.propose_panel,
             notifications.send_notification,
+            notifications.keep_notifications,
+            notifications.deliver_emails,
             activities.record_retention,
             activities.purge_case_records,
             retention.cases_due_for_purge,
