@@ -13,6 +13,7 @@ from api.pages import redirect, render
 from core.db.models import Case
 from core.errors import DomainError, Invalid
 from core.stages import FINAL_STAGES, stage_label
+from features.scheduling.service import poll_temporal_url, scheduling
 from features.staff import console, directory, outbox
 from features.staff.models import (
     ADDABLE_ROLES,
@@ -78,14 +79,18 @@ async def get_cases(db: Db, viewer: StaffViewer, stage: str = "", q: Search = ""
 
 async def case_page(request: Request, ctx, db, viewer, case_id: int, problem: DomainError | None = None) -> Response:
     detail = await console.case_detail(ctx, db, case_id)
+    access = CaseAccess(case=detail.case, viewer=viewer, roles=[])
+    poll = (await scheduling(db, access)).poll
     return render(
         request,
         "pages/staff_case.html",
         status_code=status_of(problem) if problem else 200,
         d=detail,
         case=detail.case,
-        access=CaseAccess(case=detail.case, viewer=viewer, roles=[]),
+        access=access,
         status=detail.state,
+        poll=poll,
+        poll_temporal_url=poll_temporal_url(ctx, case_id, poll.number) if poll else "",
         final=detail.state.stage in {str(s) for s in FINAL_STAGES},
         error=problem.message if problem else "",
         errors=problem.fields if problem else {},
