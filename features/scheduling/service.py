@@ -138,10 +138,14 @@ async def poll_out(db: AsyncSession, access: CaseAccess, poll: PollState) -> Pol
             )
             for t in tally_slots(poll)
         ]
+    label = STATUS_LABELS.get(poll.status, poll.status)
+    if poll.status in LIVE_STATUSES and not waits:
+        # The poll closes itself at its next timer; until then it must not look open for a case that moved on.
+        label = "Closed: " + (ALREADY_SCHEDULED if access.case.mediation_scheduled or access.case.stage == Stage.SCHEDULED else CASE_OVER)
     return PollOut(
         number=poll.number,
         status=poll.status,
-        status_label=STATUS_LABELS.get(poll.status, poll.status),
+        status_label=label,
         opened_at=datetime.fromisoformat(poll.opened_at),
         answers_due_at=datetime.fromisoformat(poll.answers_due_at) if poll.answers_due_at else None,
         slots=[SlotOut(number=s.number, starts_at=datetime.fromisoformat(s.starts_at), ends_at=datetime.fromisoformat(s.ends_at)) for s in poll.slots],
