@@ -344,6 +344,12 @@ async def test_more_times_and_cancel_on_the_page(web):
         page = await mona.get(scheduling)
         assert "These times were withdrawn: Evenings suit everyone better" in page.text and "Propose times for the mediation" in page.text
         assert (await mona.post(f"{scheduling}/proposals", proposal_form(TIMES[1:]))).status_code == 303
+    async with web.browser() as katy:
+        # A form of the withdrawn poll, sent late, changes nothing and says why at the top of the page.
+        await katy.login(s.katy.email)
+        await katy.get(scheduling)
+        late = await katy.post(f"{scheduling}/answers", answers_form(1, {1: "available", 2: "available", 3: "available"}))
+        assert late.status_code == 409 and re.search(r'id="form-error">This scheduling poll has closed', late.text)
     async with web.sessions() as session:
         numbers = (await session.execute(select(SchedulingPoll.number, SchedulingPoll.status).where(SchedulingPoll.case_id == s.case_id))).all()
     assert sorted(numbers) == [(1, "cancelled"), (2, "open")]

@@ -249,10 +249,9 @@ class SchedulingPollWorkflow:
     @workflow.update
     async def answer(self, answers: AvailabilityAnswers) -> PollState:
         now = workflow.now().isoformat()
-        person = self._respondents.get(answers.actor_id)
-        if person is None:
+        if answers.actor_id not in self._respondents:
             # Joined the case after the poll opened: asked from now on.
-            person = self._respondents[answers.actor_id] = PollRespondent(answers.actor_id, answers.role)
+            self._respondents[answers.actor_id] = PollRespondent(answers.actor_id, answers.role)
         for choice in answers.answers:
             before = self._answers.get((answers.actor_id, choice.slot))
             if before is None or before.answer != choice.answer:

@@ -9,7 +9,7 @@ from functools import partial
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from core.errors import Invalid
@@ -36,13 +36,22 @@ def _number(message: str, value: int) -> int:
     return value
 
 
+def _unchosen_is_zero(value: object) -> object:
+    # A form's radio left unchosen sends nothing, a JSON client may send null: both are "not chosen", said in words.
+    return 0 if value in (None, "") else value
+
+
 PollNumber = Annotated[
     int,
-    BeforeValidator(lambda v: 0 if v in (None, "") else v),
+    BeforeValidator(_unchosen_is_zero),
+    AfterValidator(partial(_number, NO_POLL)),
     Field(0, validate_default=True, description="The poll's `number`, as GET .../scheduling gives it."),
 ]
 SlotNumber = Annotated[
-    int, BeforeValidator(lambda v: 0 if v in (None, "") else v), Field(0, validate_default=True, description="A time's `number` in the poll.")
+    int,
+    BeforeValidator(_unchosen_is_zero),
+    AfterValidator(partial(_number, CHOOSE_SLOT)),
+    Field(0, validate_default=True, description="A time's `number` in the poll."),
 ]
 
 
@@ -100,21 +109,21 @@ class ProposalIn(BaseModel):
         placed: list[tuple[datetime, datetime]] = []
         problems: dict[str, str] = {}
         for index, slot in enumerate(self.slots):
-            ends: dict[str, datetime] = {}
+            moments: dict[str, datetime] = {}
             for name, moment, missing in (("starts_at", slot.starts_at, SLOT_START_MISSING), ("ends_at", slot.ends_at, SLOT_END_MISSING)):
                 if moment.tzinfo is not None:
-                    ends[name] = moment
+                    moments[name] = moment
                     continue
                 try:
-                    ends[name] = from_wall_clock(moment, zone)
+                    moments[name] = from_wall_clock(moment, zone)
                 except NoSuchLocalTime as gap:
                     problems.setdefault(f"slots.{index}.{name}", f"{gap} Choose a time outside that hour.")
                 except OverflowError:
                     problems.setdefault(f"slots.{index}.{name}", missing)
-            if len(ends) == 2:
-                if ends["ends_at"] <= ends["starts_at"]:
+            if len(moments) == 2:
+                if moments["ends_at"] <= moments["starts_at"]:
                     problems.setdefault(f"slots.{index}.ends_at", SLOT_ENDS_BEFORE_START)
-                placed.append((ends["starts_at"], ends["ends_at"]))
+                placed.append((moments["starts_at"], moments["ends_at"]))
         if problems:
             raise Invalid("; ".join(problems.values()), problems)
         return placed
@@ -126,11 +135,6 @@ class SlotAnswerIn(BaseModel):
     slot: SlotNumber
     answer: Answer = Field("", validate_default=True, description="available, if_need_be or unavailable.")
 
-    @field_validator("slot", mode="after")
-    @classmethod
-    def _a_slot(cls, slot: int) -> int:
-        return _number(CHOOSE_SLOT, slot)
-
 
 class AnswersIn(BaseModel):
     """Your availability for every time of the poll; sent again to change it until answers close."""
@@ -139,11 +143,6 @@ class AnswersIn(BaseModel):
 
     poll: PollNumber
     answers: list[SlotAnswerIn] = Field(default_factory=list, description="One answer for each time of the poll.")
-
-    @field_validator("poll", mode="after")
-    @classmethod
-    def _a_poll(cls, poll: int) -> int:
-        return _number(NO_POLL, poll)
 
 
 class PickIn(BaseModel):
@@ -157,16 +156,6 @@ class PickIn(BaseModel):
     location: Annotated[str, Line(300, "the room or link")] = Field("", description="The room, or the link of an online meeting.")
     notes: Annotated[str, Paragraphs(5000, "the notes")] = ""
 
-    @field_validator("poll", mode="after")
-    @classmethod
-    def _a_poll(cls, poll: int) -> int:
-        return _number(NO_POLL, poll)
-
-    @field_validator("slot", mode="after")
-    @classmethod
-    def _a_slot(cls, slot: int) -> int:
-        return _number(CHOOSE_SLOT, slot)
-
 
 class CancelIn(BaseModel):
     """Withdraw the proposed times (those asked are told there is no need to answer)."""
@@ -175,11 +164,6 @@ class CancelIn(BaseModel):
 
     poll: PollNumber
     reason: Annotated[str, Line(500, "the reason")] = Field("", description="Shown to those asked; optional.")
-
-    @field_validator("poll", mode="after")
-    @classmethod
-    def _a_poll(cls, poll: int) -> int:
-        return _number(NO_POLL, poll)
 
 
 # ---- output -------------------------------------------------------------------------------------
