@@ -20,11 +20,14 @@ from temporalio.exceptions import ApplicationError
 
 from activities.types import ActivityOptions, Notification
 from core.case_facts import case_titles, room_member_ids
-from core.db.models import CalendarEvent, Case, DiscussionRoom, MediatorProfile, Participant, Person, RoomMessage
+from core.db.models import CalendarEvent, Case, DiscussionRoom, MediatorProfile, Participant, Person, RoomMessage, SchedulingPoll
+from core.scheduling import tally_slots
+from core.scheduling_store import stored_poll
 from core.settings import Settings
 from core.time import as_utc
+from notifications.icalendar import ICS_TYPE, event_file, event_file_name
 from notifications.render import EmailRenderer
-from notifications.sender import Mailer, OutgoingEmail, PermanentEmailError
+from notifications.sender import EmailAttachment, Mailer, OutgoingEmail, PermanentEmailError
 
 # The one retry policy for email: SendGrid outages are retried for as long as they last, a refusal is final.
 EMAIL_DELIVERY: ActivityOptions = {
@@ -129,12 +132,13 @@ class NotificationActivities:
         if case is None:
             raise ApplicationError(f"Case {notification.case_id} is not in the database yet")
         recipients = await self._recipients(db, case, notification)
+        extra, attachments = await self._template_context(db, case, notification)
         context = {
             "case": case,
             "case_title": (await case_titles(db, [case.id]))[case.id],
             "details": notification.details,
             "names": await _names_for_details(db, notification.details),
-            **await self._template_context(db, case, notification),
+            **extra,
         }
         emails = []
         for recipient in recipients:
@@ -148,6 +152,7 @@ class NotificationActivities:
                     text_body=rendered.text,
                     html_body=rendered.html,
                     case_id=case.id,
+                    attachments=attachments,
                 )
             )
         return emails
@@ -174,22 +179,36 @@ class NotificationActivities:
             recipients.append(Recipient("center", self._settings.center_name, self._settings.center_email, "center"))
         return recipients
 
-    async def _template_context(self, db: AsyncSession, case: Case, notification: Notification) -> dict:
-        """What a template needs beyond the case: for a calendar change, the event as it now stands."""
-        if notification.template == "calendar_event":
+    async def _template_context(self, db: AsyncSession, case: Case, notification: Notification) -> tuple[dict, tuple[EmailAttachment, ...]]:
+        """What a template needs beyond the case, and the files the email carries: a calendar event as it now stands
+        (with its .ics attached), a scheduling poll with its times."""
+        context: dict = {}
+        attachments: tuple[EmailAttachment, ...] = ()
+        if "poll_workflow_id" in notification.details:
+            row = await db.scalar(select(SchedulingPoll).where(SchedulingPoll.workflow_id == notification.details["poll_workflow_id"]))
+            if row is None or row.case_id != case.id:
+                # Published before any email about it is queued; a retry finds it.
+                raise ApplicationError(f"Scheduling poll {notification.details['poll_workflow_id']} is not in the database yet")
+            poll = await stored_poll(db, row)
+            context |= {"poll": poll, "best_first": tally_slots(poll), "scheduling_link": f"{self._base_url}/cases/{case.id}/scheduling"}
+        if "event_id" in notification.details:
             event = await db.get(CalendarEvent, int(notification.details["event_id"]))
             if event is None or event.case_id != case.id:
                 raise ApplicationError(f"Calendar event {notification.details['event_id']} of case {case.id} is gone", non_retryable=True)
-            base_url = self._settings.public_base_url.rstrip("/")
-            return {
+            context |= {
                 "event": event,
                 "starts_at": as_utc(event.starts_at),
                 "ends_at": as_utc(event.ends_at),
                 "change": notification.details.get("change", "added"),
-                "calendar_link": f"{base_url}/cases/{case.id}/calendar",
-                "ics_link": f"{base_url}/cases/{case.id}/calendar/{event.id}.ics",
+                "calendar_link": f"{self._base_url}/cases/{case.id}/calendar",
+                "ics_link": f"{self._base_url}/cases/{case.id}/calendar/{event.id}.ics",
             }
-        return {}
+            attachments = (EmailAttachment(event_file_name(case, event), ICS_TYPE, event_file(self._settings, case, event)),)
+        return context, attachments
+
+    @property
+    def _base_url(self) -> str:
+        return self._settings.public_base_url.rstrip("/")
 
     # ---- a discussion digest ------------------------------------------------------------------------------
 

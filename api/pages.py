@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from api.deps import CSRF_COOKIE, csrf_token_for
 from core.stages import stage_label
-from core.time import DEFAULT_TIME_ZONE, local_day, long_time, short_time, zone_for
+from core.time import DEFAULT_TIME_ZONE, local_day, long_time, short_time, time_range, zone_for
 from notifications.render import TEMPLATES_DIR
 
 
@@ -39,6 +39,12 @@ def when(context: Context, value: datetime | str | None) -> str:
 def short_date(context: Context, value: datetime | str | None) -> str:
     """ "Dec 4, 2026 9:00 AM PST", in the viewer's zone."""
     return short_time(value, _viewer_zone(context))
+
+
+@pass_context
+def when_between(context: Context, start: datetime | str, end: datetime | str) -> str:
+    """ "Tuesday, December 8, 2026, 9:00 AM – 12:00 PM PST", in the viewer's zone."""
+    return time_range(start, end, _viewer_zone(context))
 
 
 @pass_context
@@ -67,6 +73,7 @@ def build_templates() -> Jinja2Templates:
     templates.env.filters["when"] = when
     templates.env.filters["short_date"] = short_date
     templates.env.filters["day"] = day
+    templates.env.filters["when_between"] = when_between
     templates.env.filters["stage_label"] = stage_label
     templates.env.globals["icon"] = icon
     return templates

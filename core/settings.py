@@ -21,6 +21,8 @@ DURATION_FIELDS = (
     "retention_period",
     "retention_sweep_interval",
     "discussion_digest_delay",
+    "scheduling_reminder_after",
+    "scheduling_answer_window",
 )
 
 
@@ -88,6 +90,10 @@ class Settings(BaseSettings):
     retention_period: timedelta = timedelta(days=730)
     # How often the retention Schedule looks for ended cases past the retention period.
     retention_sweep_interval: timedelta = timedelta(hours=1)
+    # A scheduling poll: those who have not marked every proposed time are reminded this long after the times were
+    # proposed, and answers close this long after (the mediator is then asked to pick a time or propose more).
+    scheduling_reminder_after: timedelta = timedelta(days=2)
+    scheduling_answer_window: timedelta = timedelta(days=5)
 
     # Where uploaded files live. "local": a folder in data_dir, the embedded default, seen by this machine only.
     # "s3": an S3-compatible bucket (AWS S3, MinIO) that every web replica and worker shares. Empty: "s3" when a
@@ -155,6 +161,10 @@ class Settings(BaseSettings):
 
     def workflow_id(self, case_id: int) -> str:
         return f"{self.workflow_id_prefix}{case_id}"
+
+    def poll_workflow_id(self, case_id: int, number: int) -> str:
+        """The workflow of a case's scheduling poll `number` (1 for its first)."""
+        return f"{self.workflow_id(case_id)}-poll-{number}"
 
     @property
     def resolved_storage_backend(self) -> Literal["local", "s3"]:

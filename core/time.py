@@ -117,6 +117,19 @@ def short_time(value: datetime | str | None, zone: ZoneInfo) -> str:
     return f"{local.strftime('%b %-d, %Y %-I:%M %p')} {zone_abbreviation(local)}"
 
 
+def time_range(start: datetime | str, end: datetime | str, zone: ZoneInfo) -> str:
+    """ "Tuesday, December 8, 2026, 9:00 AM – 12:00 PM PST": a stretch of time as a clock in `zone` reads it (both
+    ends in full when it runs past midnight there)."""
+    first, last = in_zone(start, zone), in_zone(end, zone)
+    if first.date() != last.date():
+        return f"{long_time(start, zone)} to {long_time(end, zone)}"
+    opening = first.strftime("%-I:%M %p")
+    if zone_abbreviation(first) != zone_abbreviation(last):
+        # The clocks change within it.
+        opening += f" {zone_abbreviation(first)}"
+    return f"{first.strftime('%A, %B %-d, %Y')}, {opening} – {last.strftime('%-I:%M %p')} {zone_abbreviation(last)}"
+
+
 def local_day(value: datetime | str | None, zone: ZoneInfo) -> str:
     """ "12/04/2026": the day it was in the zone."""
     if not value:

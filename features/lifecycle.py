@@ -44,10 +44,10 @@ def refusal(cause: BaseException | None) -> Exception:
     return ActionRejected(message)
 
 
-def _translate(error: RPCError) -> Exception:
+def _translate(error: RPCError, gone: str) -> Exception:
     text = str(error).lower()
     if error.status == RPCStatusCode.NOT_FOUND or "already completed" in text or "completed workflow" in text:
-        return ActionRejected(CASE_OVER)
+        return ActionRejected(gone)
     if error.status == RPCStatusCode.DEADLINE_EXCEEDED:
         return LifecycleUnavailable(NOT_CONFIRMED)
     return LifecycleUnavailable(UNREACHABLE)
@@ -58,13 +58,22 @@ async def run_update(ctx: AppContext, case_id: int, update, argument: Any, updat
 
     `db`, the request's session, gives its connection back first: an Update can take a while under load, and a
     connection held through it is one the next request waits for."""
+    return await run_workflow_update(ctx, ctx.settings.workflow_id(case_id), update, argument, update_id, db=db)
+
+
+async def run_workflow_update(
+    ctx: AppContext, workflow_id: str, update, argument: Any = None, update_id: str | None = None, *, db: AsyncSession | None = None, gone: str = CASE_OVER
+) -> Any:
+    """`run_update` for any of the case's workflows (a scheduling poll...); `gone` is what a completed one answers."""
     if not await ctx.workers_present():
         raise LifecycleUnavailable(PAUSED)
     if db is not None:
         await release_connection(db)
     client = await ctx.temporal.client()
-    handle = client.get_workflow_handle(ctx.settings.workflow_id(case_id))
+    handle = client.get_workflow_handle(workflow_id)
     try:
+        if argument is None:
+            return await handle.execute_update(update, id=update_id, rpc_timeout=ctx.settings.action_timeout)
         return await handle.execute_update(update, argument, id=update_id, rpc_timeout=ctx.settings.action_timeout)
     except WorkflowUpdateFailedError as error:
         raise refusal(error.cause) from error
@@ -72,4 +81,4 @@ async def run_update(ctx: AppContext, case_id: int, update, argument: Any, updat
         # Sent, and not answered in time: it may yet be applied (once) when its workflow runs again.
         raise LifecycleUnavailable(NOT_CONFIRMED) from error
     except RPCError as error:
-        raise _translate(error) from error
+        raise _translate(error, gone) from error

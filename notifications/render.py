@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
 
 from core.settings import Settings
-from core.time import long_time, zone_for
+from core.time import long_time, time_range, zone_for
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -31,6 +31,12 @@ def when(context: Context, value: str | datetime | None) -> str:
     return long_time(value, zone_for(context.get("time_zone"), settings.center_time_zone))
 
 
+@pass_context
+def when_between(context: Context, start: str | datetime, end: str | datetime) -> str:
+    """ "Tuesday, December 8, 2026, 9:00 AM – 12:00 PM PST", in the recipient's zone, else the center's."""
+    return time_range(start, end, zone_for(context.get("time_zone"), context["settings"].center_time_zone))
+
+
 class EmailRenderer:
     def __init__(self, settings: Settings):
         self._settings = settings
@@ -39,6 +45,7 @@ class EmailRenderer:
         self._html = Environment(loader=loader, autoescape=True, undefined=StrictUndefined)
         for env in (self._plain, self._html):
             env.filters["when"] = when
+            env.filters["when_between"] = when_between
 
     def render(self, template: str, time_zone: str | None = None, **context) -> RenderedEmail:
         """`time_zone`: the recipient's (an IANA name); times are shown in the center's zone without one."""

@@ -1,11 +1,12 @@
 """Send an email exactly once per idempotency key: through SendGrid, or into the local outbox."""
 
 import asyncio
+import base64
 from dataclasses import dataclass
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import Content, Mail, To
+from sendgrid.helpers.mail import Attachment, Content, Disposition, FileContent, FileName, FileType, Mail, To
 from sendgrid.helpers.mail import Email as SendGridAddress
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +22,22 @@ PERMANENT_STATUSES = {400, 413}
 
 
 @dataclass(frozen=True)
+class EmailAttachment:
+    """A file sent with an email, such as a calendar event's .ics."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+    def to_ledger(self) -> dict[str, str]:
+        return {"filename": self.filename, "content_type": self.content_type, "content": base64.b64encode(self.content).decode("ascii")}
+
+    @classmethod
+    def from_ledger(cls, stored: dict[str, str]) -> "EmailAttachment":
+        return cls(stored["filename"], stored["content_type"], base64.b64decode(stored["content"]))
+
+
+@dataclass(frozen=True)
 class OutgoingEmail:
     idempotency_key: str
     to_email: str
@@ -29,6 +46,7 @@ class OutgoingEmail:
     text_body: str
     html_body: str
     case_id: int | None = None
+    attachments: tuple[EmailAttachment, ...] = ()
 
 
 class PermanentEmailError(Exception):
@@ -86,17 +104,8 @@ class Mailer:
             for email in emails:
                 row = existing.get(email.idempotency_key)
                 if row is None:
-                    row = Email(
-                        idempotency_key=email.idempotency_key,
-                        case_id=email.case_id,
-                        to_email=email.to_email,
-                        to_name=email.to_name,
-                        subject=email.subject,
-                        text_body=email.text_body,
-                        html_body=email.html_body,
-                        transport=self.transport,
-                        attempts=1 if delivered else 0,
-                    )
+                    row = self._ledger_entry(email)
+                    row.attempts = 1 if delivered else 0
                     session.add(row)
                     existing[email.idempotency_key] = row
                     if delivered:
@@ -121,7 +130,8 @@ class Mailer:
             # Counted before the attempt, so the ledger shows tries that failed too.
             async with transaction(self._sessions) as session:
                 await session.execute(update(Email).where(Email.idempotency_key == key).values(attempts=Email.attempts + 1))
-            stored = OutgoingEmail(key, row.to_email, row.to_name, row.subject, row.text_body, row.html_body, row.case_id)
+            attachments = tuple(EmailAttachment.from_ledger(a) for a in row.attachments or [])
+            stored = OutgoingEmail(key, row.to_email, row.to_name, row.subject, row.text_body, row.html_body, row.case_id, attachments)
             provider_id = await asyncio.to_thread(self._send_with_sendgrid, stored)
         async with transaction(self._sessions) as session:
             row = await _ledger_row(session, key)
@@ -132,21 +142,25 @@ class Mailer:
             row.provider_message_id = provider_id
         return True
 
+    def _ledger_entry(self, email: OutgoingEmail) -> Email:
+        return Email(
+            idempotency_key=email.idempotency_key,
+            case_id=email.case_id,
+            to_email=email.to_email,
+            to_name=email.to_name,
+            subject=email.subject,
+            text_body=email.text_body,
+            html_body=email.html_body,
+            transport=self.transport,
+            attachments=[a.to_ledger() for a in email.attachments] or None,
+        )
+
     async def _claim(self, email: OutgoingEmail, delivered: bool = False) -> bool:
         try:
             async with transaction(self._sessions) as session:
                 row = await _ledger_row(session, email.idempotency_key)
                 if row is None:
-                    row = Email(
-                        idempotency_key=email.idempotency_key,
-                        case_id=email.case_id,
-                        to_email=email.to_email,
-                        to_name=email.to_name,
-                        subject=email.subject,
-                        text_body=email.text_body,
-                        html_body=email.html_body,
-                        transport=self.transport,
-                    )
+                    row = self._ledger_entry(email)
                     session.add(row)
                 elif row.status == "sent":
                     return False
@@ -169,6 +183,15 @@ class Mailer:
         )
         message.add_content(Content("text/plain", email.text_body))
         message.add_content(Content("text/html", email.html_body))
+        for attached in email.attachments:
+            message.add_attachment(
+                Attachment(
+                    FileContent(base64.b64encode(attached.content).decode("ascii")),
+                    FileName(attached.filename),
+                    FileType(attached.content_type),
+                    Disposition("attachment"),
+                )
+            )
         try:
             response = client.send(message)
         except HTTPError as error:

@@ -31,6 +31,7 @@ from activities.types import Notification
 from core.db.migrate import upgrade_database
 from core.db.models import Case, DiscussionRoom, RoomMessage
 from core.db.session import create_engine, session_factory, transaction
+from core.scheduling import PollRespondent
 from core.settings import Settings
 from features.discussions.service import digest_workflow_id, signal_digest
 from notifications.sender import Mailer, OutgoingEmail
@@ -39,6 +40,17 @@ from workflows.account_email import AccountEmailWorkflow
 from workflows.case import CaseWorkflow
 from workflows.notification import NotificationWorkflow
 from workflows.retention import RetentionSweep, RetentionSweepWorkflow
+from workflows.scheduling_poll import (
+    AvailabilityAnswers,
+    MoreSlots,
+    PollCancel,
+    PollInput,
+    PollTimers,
+    SchedulingPollWorkflow,
+    SlotChoice,
+    SlotPick,
+    SlotProposal,
+)
 from workflows.types import (
     CaseClosure,
     ConflictDecision,
@@ -332,12 +344,76 @@ async def retention_sweep(run: Run) -> WorkflowHandle:
     return handle
 
 
+async def _accepted_with_a_poll(run: Run) -> WorkflowHandle:
+    """The case accepted by Mediator 1, and a poll of three times opened as the web's "Propose times" opens it."""
+    m1, m2, m3 = run.mediator(1), run.mediator(2), run.mediator(3)
+    await run.accept_intake([m1, m2, m3])
+    await run.rank("Katy Perry", [m1, m2, m3])
+    await run.rank("Taylor Swift", [m1, m3, m2])
+    await run.candidate(m1)
+    await run.decide(m1, accept=True)
+    await run.stage("accepted")
+    now = await run.env.get_current_time()
+    poll = await run.client.start_workflow(
+        SchedulingPollWorkflow.run,
+        PollInput(
+            case_id=run.case_id,
+            number=1,
+            mediator_id=m1,
+            proposed_by_id=m1,
+            slots=[SlotProposal((now + timedelta(days=d)).isoformat(), (now + timedelta(days=d, hours=3)).isoformat()) for d in (10, 11, 12)],
+            respondents=[PollRespondent(run.people["Katy Perry"], "party"), PollRespondent(run.people["Taylor Swift"], "party")],
+            timers=PollTimers.from_settings(run.settings),
+        ),
+        id=run.settings.poll_workflow_id(run.case_id, 1),
+        task_queue=run.settings.task_queue,
+    )
+    await poll.execute_update(SchedulingPollWorkflow.published)
+    return poll
+
+
+async def scheduling_poll(run: Run) -> WorkflowHandle:
+    """A poll through every timer: one party answers, the other is reminded after 2 days, answers close after 5 and the
+    mediator is told; more times reopen it; the second party answers; the mediator picks, which schedules the case."""
+    poll = await _accepted_with_a_poll(run)
+    katy, taylor, m1 = run.people["Katy Perry"], run.people["Taylor Swift"], run.mediator(1)
+    marks = lambda *answers: [SlotChoice(n + 1, a) for n, a in enumerate(answers)]  # noqa: E731
+    await poll.execute_update(SchedulingPollWorkflow.answer, AvailabilityAnswers(katy, "party", marks("available", "unavailable", "if_need_be")))
+    await run.env.sleep(timedelta(days=2, hours=1))
+    await eventually(lambda: emails(run.sessions, "Reminder: please mark the times you can attend"))
+    await run.env.sleep(timedelta(days=3))
+    await eventually(lambda: emails(run.sessions, "Answers are in: pick the time"))
+    now = await run.env.get_current_time()
+    more = SlotProposal((now + timedelta(days=9)).isoformat(), (now + timedelta(days=9, hours=2)).isoformat())
+    await poll.execute_update(SchedulingPollWorkflow.add_slots, MoreSlots(actor_id=m1, slots=[more]))
+    await poll.execute_update(SchedulingPollWorkflow.answer, AvailabilityAnswers(katy, "party", marks("available", "unavailable", "if_need_be", "available")))
+    await poll.execute_update(SchedulingPollWorkflow.answer, AvailabilityAnswers(taylor, "party", marks("available", "available", "available", "available")))
+    await poll.execute_update(SchedulingPollWorkflow.pick, SlotPick(actor_id=m1, slot=4, location="https://zoom.example.com/j/1"))
+    if await poll.result() != "picked":
+        raise AssertionError("the poll did not end with the picked time")
+    await run.stage("scheduled")
+    return poll
+
+
+async def scheduling_poll_cancelled(run: Run) -> WorkflowHandle:
+    """A poll the mediator cancels after one answer, telling those asked."""
+    poll = await _accepted_with_a_poll(run)
+    answers = [SlotChoice(1, "available"), SlotChoice(2, "available"), SlotChoice(3, "unavailable")]
+    await poll.execute_update(SchedulingPollWorkflow.answer, AvailabilityAnswers(run.people["Taylor Swift"], "party", answers))
+    await poll.execute_update(SchedulingPollWorkflow.cancel, PollCancel(actor_id=run.staff, reason="Evenings suit everyone", is_staff=True))
+    if await poll.result() != "cancelled":
+        raise AssertionError("the poll was not cancelled")
+    return poll
+
+
 # Histories of the other workflow types, each recorded beside a freshly filed case.
 OTHER_WORKFLOWS: dict[str, Callable[[Run], Awaitable[WorkflowHandle]]] = {
     "account-email": account_email,
     "discussion-digest": discussion_digest,
     "web-notification": web_notification,
     "retention-sweep": retention_sweep,
+    "scheduling-poll": scheduling_poll,
+    "scheduling-poll-cancelled": scheduling_poll_cancelled,
 }
 
 

@@ -99,7 +99,10 @@ async def test_a_case_from_filing_to_closing_through_the_api(web):
             assert home["mediator"] == {"id": mona.id, "full_name": "Mona Mediator"}
             assert home["next_steps"] == []
         mine = (await m.api("GET", f"/api/v1/cases/{case_id}")).json()
-        assert [s["text"] for s in mine["next_steps"]] == ["Collect fee deposit", "Schedule the mediation: put the Mediation session on the calendar"]
+        assert [s["text"] for s in mine["next_steps"]] == [
+            "Collect fee deposit",
+            "Schedule the mediation: propose times to the participants, or put the Mediation session on the calendar",
+        ]
 
         assert (await k.api("POST", f"/api/v1/cases/{case_id}/fee-deposit")).status_code == 403
         deposit = await m.api("POST", f"/api/v1/cases/{case_id}/fee-deposit")

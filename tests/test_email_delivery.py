@@ -4,11 +4,13 @@ The fake server (tests/fake_sendgrid.py) is a real HTTP server: these tests see 
 `sendgrid` package puts on the wire, and how the Mailer and the email activity react to its answers.
 """
 
+import base64
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 import pytest
 
-from notifications.sender import EmailDeliveryFailed, Mailer, OutgoingEmail, PermanentEmailError
+from notifications.sender import EmailAttachment, EmailDeliveryFailed, Mailer, OutgoingEmail, PermanentEmailError
 from tests.conftest import terminate_open_cases
 from tests.fake_sendgrid import FakeSendGrid
 from tests.support import emails, eventually, make_case, status
@@ -131,6 +133,22 @@ async def test_same_email_twice_is_delivered_once(sessions, sendgrid_settings, f
     # Another key is another message.
     assert await mailer.send(outgoing("test/00002-hello:1")) is True
     assert len(fake_sendgrid.delivered) == 2
+
+
+async def test_an_attachment_is_kept_in_the_ledger_and_sent_with_the_message(sessions, sendgrid_settings, fake_sendgrid):
+    ics = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
+    email = replace(outgoing(), attachments=(EmailAttachment("case-1-event-2.ics", "text/calendar; charset=utf-8", ics),))
+    # Delivered from the ledger, as a retry or a stored email is: the file travels with it.
+    fake_sendgrid.fail_next(1, status=500)
+    with pytest.raises(EmailDeliveryFailed):
+        await Mailer(sessions, sendgrid_settings).send(email)
+    assert await Mailer(sessions, sendgrid_settings).deliver_stored(email.idempotency_key) is True
+    (request,) = fake_sendgrid.delivered
+    (sent,) = request.body["attachments"]
+    assert sent["filename"] == "case-1-event-2.ics" and sent["type"].startswith("text/calendar") and sent["disposition"] == "attachment"
+    assert base64.b64decode(sent["content"]) == ics
+    (row,) = await emails(sessions)
+    assert row.attachments == [{"filename": "case-1-event-2.ics", "content_type": "text/calendar; charset=utf-8", "content": base64.b64encode(ics).decode()}]
 
 
 @pytest.mark.parametrize("answer", [400, 413])

@@ -28,6 +28,7 @@ from activities.case_activities import CaseActivities
 from activities.discussion_activities import DiscussionActivities
 from activities.notifications import NotificationActivities
 from activities.retention import RetentionActivities
+from activities.scheduling_activities import SchedulingActivities
 from core.db.models import WorkerPresence, utcnow
 from core.db.session import transaction
 from core.settings import Settings
@@ -39,10 +40,11 @@ from workflows.case import CaseWorkflow
 from workflows.discussion_digest import DiscussionDigestWorkflow
 from workflows.notification import NotificationWorkflow
 from workflows.retention import RetentionSweep, RetentionSweepWorkflow
+from workflows.scheduling_poll import SchedulingPollWorkflow
 
 log = logging.getLogger("mediation.worker")
 
-WORKFLOWS = [CaseWorkflow, DiscussionDigestWorkflow, NotificationWorkflow, RetentionSweepWorkflow, AccountEmailWorkflow]
+WORKFLOWS = [CaseWorkflow, DiscussionDigestWorkflow, NotificationWorkflow, RetentionSweepWorkflow, AccountEmailWorkflow, SchedulingPollWorkflow]
 
 
 def case_activities(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> CaseActivities:
@@ -120,6 +122,7 @@ def build_worker(client: Client, sessions: async_sessionmaker[AsyncSession], set
     # Kept for work queued before every email went through `send_notification`: old digests and account emails.
     legacy_digests = DiscussionActivities(notifications)
     retention = RetentionActivities(sessions, settings)
+    scheduling = SchedulingActivities(sessions, settings)
     worker = Worker(
         client,
         task_queue=settings.task_queue,
@@ -137,6 +140,9 @@ def build_worker(client: Client, sessions: async_sessionmaker[AsyncSession], set
             retention.cases_due_for_purge,
             activities.deliver_stored_email,
             legacy_digests.send_discussion_digest,
+            scheduling.publish_poll,
+            scheduling.case_moved_on,
+            scheduling.book_mediation,
         ],
         # The SendGrid client is synchronous; it runs in threads via asyncio.to_thread, not on the event loop.
         activity_executor=ThreadPoolExecutor(max_workers=8),

@@ -17,6 +17,7 @@ from core.db.models import Case
 from core.errors import DomainError, Invalid
 from core.stages import FINAL_STAGES, stage_label
 from core.waiting import KINDS, human_duration
+from features.scheduling.service import poll_temporal_url, scheduling
 from features.staff import board, console, directory, outbox
 from features.staff.models import (
     ADDABLE_ROLES,
@@ -134,14 +135,18 @@ async def get_board(db: Db, viewer: StaffViewer, query: Annotated[board.BoardQue
 
 async def case_page(request: Request, ctx, db, viewer, case_id: int, problem: DomainError | None = None) -> Response:
     detail = await console.case_detail(ctx, db, case_id)
+    access = CaseAccess(case=detail.case, viewer=viewer, roles=[])
+    poll = (await scheduling(db, access)).poll
     return render(
         request,
         "pages/staff_case.html",
         status_code=status_of(problem) if problem else 200,
         d=detail,
         case=detail.case,
-        access=CaseAccess(case=detail.case, viewer=viewer, roles=[]),
+        access=access,
         status=detail.state,
+        poll=poll,
+        poll_temporal_url=poll_temporal_url(ctx, case_id, poll.number) if poll else "",
         final=detail.state.stage in {str(s) for s in FINAL_STAGES},
         error=problem.message if problem else "",
         errors=problem.fields if problem else {},

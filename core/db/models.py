@@ -188,6 +188,9 @@ class Email(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Files sent with the message (a calendar event's .ics), kept so a retry or a stored email sends the same:
+    # [{"filename": ..., "content_type": ..., "content": base64}]; None for a message without any.
+    attachments: Mapped[list[dict] | None] = mapped_column(JSON, nullable=True)
 
 
 class WebSession(Base):
@@ -337,6 +340,8 @@ class CalendarEvent(Base):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The scheduling poll whose picked time this event is: one event per poll, however often its booking is retried.
+    scheduling_poll_id: Mapped[int | None] = mapped_column(ForeignKey("scheduling_polls.id"), nullable=True, unique=True)
 
 
 class CaseWaitingOn(Base):
@@ -384,3 +389,67 @@ class ConflictCheckRecord(Base):
     # When it got its outcome, and how long after the request that was.
     ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
     seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class SchedulingPoll(Base):
+    """A poll round of a case's scheduling (core/scheduling.py), as its workflow last published it.
+
+    What the staff board and reminders read: `status` "open" with `answers_due_at` is a poll waiting on answers,
+    and its respondents with `answered` false are the people it waits on."""
+
+    __tablename__ = "scheduling_polls"
+    __table_args__ = (
+        UniqueConstraint("case_id", "number", name="uq_scheduling_poll_number"),
+        Index("ix_scheduling_polls_status_due", "status", "answers_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    # 1 for the case's first poll, 2 for the next...: part of the workflow id.
+    number: Mapped[int] = mapped_column(Integer)
+    workflow_id: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(20))
+    mediator_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    opened_at: Mapped[datetime] = mapped_column()
+    answers_due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    reminder_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    picked_slot: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    picked_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
+    # Not a foreign key: the event refers to its poll, and one of the two has to be written first.
+    event_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    closed_reason: Mapped[str] = mapped_column(Text, default="")
+    # The version of the published state these rows hold: an older write is ignored.
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SchedulingSlot(Base):
+    __tablename__ = "scheduling_slots"
+
+    poll_id: Mapped[int] = mapped_column(ForeignKey("scheduling_polls.id"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    starts_at: Mapped[datetime] = mapped_column()
+    ends_at: Mapped[datetime] = mapped_column()
+
+
+class SchedulingRespondent(Base):
+    """A person the poll asks, and whether they have marked every time in it."""
+
+    __tablename__ = "scheduling_respondents"
+
+    poll_id: Mapped[int] = mapped_column(ForeignKey("scheduling_polls.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    answered: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SchedulingAnswer(Base):
+    __tablename__ = "scheduling_answers"
+
+    poll_id: Mapped[int] = mapped_column(ForeignKey("scheduling_polls.id"), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    answer: Mapped[str] = mapped_column(String(20))
+    answered_at: Mapped[datetime] = mapped_column()

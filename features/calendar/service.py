@@ -8,10 +8,7 @@ moment and shows in its owner's zone.
 """
 
 import logging
-import re
-from urllib.parse import urlsplit
 
-from icalendar import Calendar, Event, vText
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,10 +19,12 @@ from core.errors import Forbidden, NotFound, Rejected
 from core.stages import FINAL_STAGES, Stage
 from core.time import zone_for
 from features.access import CaseAccess
-from features.calendar.models import CalendarEventIn, CalendarOut, EventOut, calendar_time
+from features.calendar.models import CalendarEventIn, CalendarOut, EventOut
 from features.context import AppContext
 from features.lifecycle import ActionRejected, LifecycleUnavailable, run_update
 from features.notifications import notify
+from notifications.icalendar import event_file as ics_of_event
+from notifications.icalendar import icalendar_file
 from workflows.case import CaseWorkflow
 from workflows.types import MediatorMilestone
 
@@ -143,55 +142,15 @@ async def _announce(ctx: AppContext, case: Case, event: CalendarEvent, actor: Pe
         log.exception("could not queue the emails of calendar event %s", event.id)
 
 
-# ---- iCalendar (RFC 5545) ---------------------------------------------------------------------------
-
-
-def _vevent(ctx: AppContext, case: Case, event: CalendarEvent) -> Event:
-    base_url = ctx.settings.public_base_url.rstrip("/")
-    description = event.notes
-    if event.is_mediation:
-        description = ("This is the Mediation session.\n\n" + description).strip()
-    description = (description + f"\n\nCase {case.id}: {base_url}/cases/{case.id}/calendar").strip()
-    changed = calendar_time(event.updated_at or event.created_at)
-    vevent = Event()
-    vevent.add("uid", f"case-{case.id}-event-{event.id}@{urlsplit(ctx.settings.public_base_url).hostname or 'mediation.local'}")
-    vevent.add("dtstamp", changed)
-    vevent.add("created", calendar_time(event.created_at))
-    vevent.add("last-modified", changed)
-    vevent.add("dtstart", calendar_time(event.starts_at))
-    vevent.add("dtend", calendar_time(event.ends_at))
-    vevent.add("sequence", event.sequence or 0)
-    vevent.add("summary", event.title)
-    if event.location:
-        vevent.add("location", event.location)
-    if re.fullmatch(r"https?://[!-~]+", event.location):
-        # Only a bare link is a valid URI value; anything else stays in LOCATION alone.
-        vevent.add("url", event.location)
-    vevent.add("description", description)
-    vevent.add("categories", [event.meeting_type])
-    vevent.add("status", "CONFIRMED")
-    vevent.add("transp", "OPAQUE")
-    return vevent
-
-
-def _icalendar(ctx: AppContext, case: Case, events: list[CalendarEvent], name: str) -> bytes:
-    calendar = Calendar()
-    calendar.add("prodid", f"-//{ctx.settings.center_name}//Case calendar//EN")
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", vText(name))
-    for event in events:
-        calendar.add_component(_vevent(ctx, case, event))
-    return calendar.to_ical()
+# ---- iCalendar (RFC 5545): built in notifications/icalendar.py, which calendar emails attach too -------
 
 
 async def case_calendar_file(ctx: AppContext, db: AsyncSession, access: CaseAccess) -> bytes:
     """The whole case calendar as one iCalendar file."""
     case = access.case
-    return _icalendar(ctx, case, await _rows(db, case.id), f"Case {case.id} · {case.property_address}")
+    return icalendar_file(ctx.settings, case, await _rows(db, case.id), f"Case {case.id} · {case.property_address}")
 
 
 async def event_file(ctx: AppContext, db: AsyncSession, access: CaseAccess, event_id: int) -> bytes:
     """One event as an iCalendar file, to add it to one's own calendar."""
-    event = await _row(db, access, event_id)
-    return _icalendar(ctx, access.case, [event], f"Case {access.case.id} · {event.title}")
+    return ics_of_event(ctx.settings, access.case, await _row(db, access, event_id))

@@ -12,6 +12,8 @@ class NextStep:
 
 
 NO_ACTION = "There is no action required at your end."
+SCHEDULE_THE_MEDIATION = "Schedule the mediation: propose times to the participants, or put the Mediation session on the calendar"
+MARK_THE_TIMES = "Mark the times you can attend the mediation"
 
 
 def next_steps(status: CaseState, viewer_id: int, is_staff: bool, acts_for: list[int], roles: set[str]) -> list[NextStep]:
@@ -28,7 +30,7 @@ def next_steps(status: CaseState, viewer_id: int, is_staff: bool, acts_for: list
         if not status.fee_deposit_collected:
             steps.append(NextStep("Collect fee deposit", f"/cases/{case}/mediator"))
         if not status.mediation_scheduled:
-            steps.append(NextStep("Schedule the mediation: put the Mediation session on the calendar", f"/cases/{case}/calendar"))
+            steps.append(NextStep(SCHEDULE_THE_MEDIATION, f"/cases/{case}/scheduling"))
         if status.fee_deposit_collected and status.mediation_scheduled:
             steps.append(NextStep("Close the case with its outcome after the mediation", f"/cases/{case}/mediator"))
     if is_staff:

@@ -19,8 +19,9 @@ from core.wording import duration_words
 from features.access import CaseAccess, Viewer
 from features.cases.mediator_requests import last_attempt, what_happened
 from features.cases.models import CaseItem, CasePage, CaseUserOut, ContactOut, IntakeOut, MessageOut, NewMessage, WelcomeOut
-from features.cases.next_steps import NextStep, next_steps
+from features.cases.next_steps import MARK_THE_TIMES, NextStep, next_steps
 from features.cases.state import case_state
+from features.scheduling.service import open_poll_for
 
 MY_CASES_PAGE_SIZE = 10
 # The handbook's first entry of every Case Home.
@@ -130,6 +131,8 @@ async def case_home(db: AsyncSession, access: CaseAccess, center_name: str) -> C
     case = access.case
     state = await case_state(db, case)
     steps = next_steps(state, access.viewer.id, access.is_staff, access.represented_party_ids, {p.role for p in access.roles})
+    if state.stage == "accepted" and await open_poll_for(db, case.id, access.viewer.id) is not None:
+        steps.append(NextStep(MARK_THE_TIMES, f"/cases/{case.id}/scheduling"))
     events = list(
         (await db.execute(select(CalendarEvent).where(CalendarEvent.case_id == case.id).order_by(CalendarEvent.starts_at, CalendarEvent.id))).scalars()
     )

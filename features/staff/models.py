@@ -278,6 +278,12 @@ class EmailSummary(BaseModel):
 class EmailView(EmailSummary):
     text_body: str
     attempts: int
+    attachments: list[str] = Field(default_factory=list, description="The names of the files sent with it (a calendar event's .ics).")
+
+    @field_validator("attachments", mode="before")
+    @classmethod
+    def _file_names(cls, stored: object) -> object:
+        return [a["filename"] for a in stored] if isinstance(stored, list) else []
 
 
 class Outbox(BaseModel):

@@ -1,7 +1,8 @@
 """Every page each kind of person can open, on a phone and to axe-core.
 
 A world with something on every page is built through the JSON API first: the demo case ranked, accepted by its
-mediator and filled (a calendar event, a document, a caucus room, a Case Home message); a second case open for
+mediator and filled (a calendar event, times proposed for the mediation and marked by a party, a document, a caucus
+room, a Case Home message); a second case open for
 ranking, with a representative for the responding party; a fresh password link. Then each person (nobody signed
 in, a party, a representative, the mediator, staff) opens every page they can: at 360 and 390 px wide the page
 must not scroll sideways (screenshots test-artifacts/e2e/phone-<width>-<role>-<page>.png), and axe-core must find
@@ -90,6 +91,11 @@ def world(site: Site) -> World:
         },
     )
     w.event_id = event["id"]
+    # Times proposed for the mediation, which Katy has marked.
+    times = [{"starts_at": f"2031-03-0{d}T17:00:00Z", "ends_at": f"2031-03-0{d}T20:00:00Z"} for d in (2, 3, 4)]
+    api(mediator, "POST", f"/api/v1/cases/{w.accepted_case}/scheduling/proposals", {"slots": times})
+    marks = [{"slot": n, "answer": a} for n, a in ((1, "available"), (2, "if_need_be"), (3, "unavailable"))]
+    api(katy, "PUT", f"/api/v1/cases/{w.accepted_case}/scheduling/answers", {"poll": 1, "answers": marks})
     api(
         mediator,
         "POST",
@@ -162,6 +168,7 @@ def pages_of(role: str, w: World) -> list[tuple[str, str]]:
             ("discussions", f"{case}/discussions"),
             ("discussion-room", room),
             ("calendar", f"{case}/calendar"),
+            ("scheduling", f"{case}/scheduling"),
             ("ranking", f"{ranking}/ranking"),
             ("mediator-profile", f"/mediators/{w.mediator_id}?case={w.accepted_case}"),
             ("profile", "/profile"),
@@ -191,6 +198,7 @@ def pages_of(role: str, w: World) -> list[tuple[str, str]]:
             ("discussion-room", room),
             ("calendar", f"{case}/calendar"),
             ("calendar-edit", f"{case}/calendar/{w.event_id}/edit"),
+            ("scheduling", f"{case}/scheduling"),
             ("profile", "/profile"),
         ]
     assert role == "staff"
@@ -209,6 +217,7 @@ def pages_of(role: str, w: World) -> list[tuple[str, str]]:
         ("users", f"{case}/users"),
         ("documents", f"{case}/documents"),
         ("calendar", f"{case}/calendar"),
+        ("scheduling", f"{case}/scheduling"),
         ("discussions", f"{case}/discussions"),
         ("profile", "/profile"),
     ]

@@ -12,11 +12,14 @@ the accessibility and script-error report, runs whatever happened and reports th
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from commands.demo import INITIATING, MEDIATOR_PASSWORD, MEDIATORS, STAFF
+from core.time import time_range
 from tests.e2e.conftest import BLOCKING_IMPACTS, Site, at, card_names, drag, eventually, expect_cards, focused_text, tab_to
 
 pytestmark = pytest.mark.integration
@@ -44,6 +47,9 @@ AUDITED_PAGES = (
     "documents",
     "discussions",
     "discussion-room",
+    "scheduling-propose",
+    "scheduling-answer",
+    "scheduling-grid",
 )
 # A one-page PDF: enough for the upload's check by content (%PDF) and for a viewer to open.
 PDF = (
@@ -461,6 +467,81 @@ def test_a_session_typed_in_pacific_time_reads_in_each_persons_own_zone(site: Si
     jordan.goto(f"{journey.home}/calendar")
     # Jordan chose no zone: the center's, Pacific.
     assert "Dec 3, 2026 9:00 AM PST" in jordan.get_by_role("table").inner_text()
+
+
+# ---- 7c. scheduling by availability: three times proposed, marked in two zones, the best picked ---------------------
+
+
+def _proposed_times() -> list[tuple[datetime, datetime]]:
+    """Three mornings two weeks ahead, 9:00 to 12:00 on the mediator's (Pacific) clock."""
+    pacific = ZoneInfo("America/Los_Angeles")
+    day = datetime.now(pacific).date() + timedelta(days=14)
+    starts = [datetime.combine(day + timedelta(days=n), time(9), tzinfo=pacific) for n in range(3)]
+    return [(start, start + timedelta(hours=3)) for start in starts]
+
+
+@step
+def test_the_mediator_proposes_times_each_party_marks_them_in_their_zone_and_the_best_is_picked(site: Site, journey: Journey):
+    mediator, jordan, katy = journey.pages["mediator"], journey.pages["jordan"], journey.pages["katy"]
+    times = _proposed_times()
+    pacific, eastern = ZoneInfo("America/Los_Angeles"), ZoneInfo("America/New_York")
+
+    mediator.goto(journey.home)
+    mediator.get_by_role("link", name=re.compile("^Schedule the mediation")).click()
+    mediator.wait_for_url(at(f"{journey.home}/scheduling"))
+    for n, (start, end) in enumerate(times):
+        mediator.locator(f"#slots-{n}-starts_at").fill(start.strftime("%Y-%m-%dT%H:%M"))
+        mediator.locator(f"#slots-{n}-ends_at").fill(end.strftime("%Y-%m-%dT%H:%M"))
+    site.audit(mediator, "scheduling-propose")
+    mediator.get_by_role("button", name="Propose these times").click()
+    assert "The times were proposed; everyone asked was emailed" in mediator.locator(".notice").inner_text()
+    site.shot(mediator, "24-scheduling-proposed")
+
+    # Katy reads New York time; she cannot make the first morning.
+    katy.goto(journey.home)
+    katy.get_by_role("link", name="Mark the times you can attend the mediation").click()
+    katy.wait_for_url(at(f"{journey.home}/scheduling"))
+    for (start, end), answer in zip(times, ("Unavailable", "Available", "If need be"), strict=True):
+        katy.get_by_role("group", name=time_range(start, end, eastern)).get_by_label(answer, exact=True).check()
+    assert "12:00 PM – 3:00 PM EST" in katy.locator("main").inner_text()
+    site.shot(katy, "25-scheduling-answer-eastern")
+    site.audit(katy, "scheduling-answer")
+    katy.get_by_role("button", name="Save my answers").click()
+    assert "Your answers were saved." in katy.locator(".notice").inner_text()
+
+    # Jordan has no zone of his own: the center's, Pacific. He can come any morning.
+    jordan.goto(f"{journey.home}/scheduling")
+    for start, end in times:
+        jordan.get_by_role("group", name=time_range(start, end, pacific)).get_by_label("Available", exact=True).check()
+    jordan.get_by_role("button", name="Save my answers").click()
+    assert "Your answers were saved." in jordan.locator(".notice").inner_text()
+
+    # The grid puts the second morning first (both available); the first, which Katy cannot make, last.
+    mediator.goto(f"{journey.home}/scheduling")
+    rows = mediator.locator("table.answers-grid tbody tr").all_inner_texts()
+    assert time_range(*times[1], pacific) in rows[0] and "Best" in rows[0]
+    assert time_range(*times[0], pacific) in rows[-1]
+    assert "Everyone asked has answered." in mediator.locator("main").inner_text()
+    site.shot(mediator, "26-scheduling-grid")
+    site.audit(mediator, "scheduling-grid")
+    assert not site.phone_problems(mediator, "mediator-scheduling-grid")
+    mediator.get_by_role("group", name="Time", exact=True).get_by_label(time_range(*times[1], pacific)).check()
+    mediator.get_by_label("Room or Link").fill("https://zoom.example.com/j/8800")
+    mediator.get_by_role("button", name="Schedule the Mediation at this time").click()
+    assert f"The Mediation is scheduled for {time_range(*times[1], pacific)}" in mediator.locator(".notice").inner_text()
+
+    eventually(katy, journey.home, stage_is(katy, "Mediation scheduled"), "Katy's Case Home showing the mediation scheduled")
+    katy.goto(f"{journey.home}/calendar")
+    assert "Mediation session" in katy.get_by_role("table").inner_text()
+    site.shot(katy, "27-calendar-mediation-scheduled")
+
+    # Katy's email gives the time in New York, with the calendar file attached.
+    staff = journey.pages["staff"]
+    row = staff.get_by_role("row").filter(has_text=INITIATING.email).filter(has_text="Mediation scheduled")
+    eventually(staff, "/staff/outbox", lambda: row.count() == 1, "the email telling Katy the mediation is scheduled")
+    row.get_by_role("link").first.click()
+    assert time_range(*times[1], eastern) in staff.locator("pre.email-body").inner_text()
+    assert re.search(r"case-\d+-event-\d+\.ics", staff.locator("dl.facts").inner_text())
 
 
 # ---- 8. deleting asks first ------------------------------------------------------------------------------------

@@ -50,6 +50,8 @@ PARTICIPANT = Rule("case participant or staff", ON_CASE)
 ACTS_FOR_PARTY = Rule("a party or their representative (the ranking)", frozenset({PARTY, OTHER_SIDE_REP}))
 INTAKE_READER = Rule("parties, representatives, the mediator, staff (not interested persons)", frozenset({PARTY, OTHER_SIDE_REP, MEDIATOR, STAFF}))
 MEDIATOR_OR_STAFF = Rule("the case's mediator or staff", frozenset({MEDIATOR, STAFF}))
+# Everyone on the case who attends marks the times; the mediator proposes them and staff manage the poll.
+MARKS_TIMES = Rule("parties, representatives and interested persons (the scheduling poll)", frozenset({PARTY, OTHER_SIDE_REP, INTERESTED}))
 CONFLICT_CHECK = Rule("only the mediator asked for the conflict check (case B), not even staff", frozenset({MEDIATOR}), case="B")
 STAFF_ONLY = Rule("staff only", frozenset({STAFF}))
 STAFF_REMOVES = Rule("staff only (removes a participant)", frozenset({STAFF}), fresh=("participant_id",))
@@ -184,6 +186,16 @@ POLICY: dict[str, Rule] = {
     "GET /api/v1/cases/{case_id}/calendar": PARTICIPANT,
     "POST /api/v1/cases/{case_id}/calendar": MEDIATOR_OR_STAFF,
     "PUT /api/v1/cases/{case_id}/calendar/{event_id}": MEDIATOR_OR_STAFF,
+    "GET /cases/{case_id}/scheduling": PARTICIPANT,
+    "POST /cases/{case_id}/scheduling/proposals": MEDIATOR_OR_STAFF,
+    "POST /cases/{case_id}/scheduling/answers": MARKS_TIMES,
+    "POST /cases/{case_id}/scheduling/pick": MEDIATOR_OR_STAFF,
+    "POST /cases/{case_id}/scheduling/cancel": MEDIATOR_OR_STAFF,
+    "GET /api/v1/cases/{case_id}/scheduling": PARTICIPANT,
+    "POST /api/v1/cases/{case_id}/scheduling/proposals": MEDIATOR_OR_STAFF,
+    "PUT /api/v1/cases/{case_id}/scheduling/answers": MARKS_TIMES,
+    "POST /api/v1/cases/{case_id}/scheduling/pick": MEDIATOR_OR_STAFF,
+    "POST /api/v1/cases/{case_id}/scheduling/cancel": MEDIATOR_OR_STAFF,
 }
 
 LATER = {"starts_at": "2031-03-01T10:00:00Z", "ends_at": "2031-03-01T11:00:00Z"}
@@ -203,6 +215,11 @@ JSON_BODIES: dict[str, object] = {
     "POST /api/v1/cases/{case_id}/discussions/rooms/{room_id}/messages": {"body": "Probe from the access matrix."},
     "POST /api/v1/cases/{case_id}/calendar": {"title": "", **LATER},
     "PUT /api/v1/cases/{case_id}/calendar/{event_id}": {"title": "", **LATER},
+    # Each names no poll (or no time), so an allowed visitor is refused as incomplete and the world's poll stays open.
+    "POST /api/v1/cases/{case_id}/scheduling/proposals": {"slots": []},
+    "PUT /api/v1/cases/{case_id}/scheduling/answers": {"answers": []},
+    "POST /api/v1/cases/{case_id}/scheduling/pick": {"poll": 1},
+    "POST /api/v1/cases/{case_id}/scheduling/cancel": {},
 }
 
 

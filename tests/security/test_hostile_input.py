@@ -80,8 +80,15 @@ def pages(world: World) -> dict[str, list[str]]:
     a, b = world.case_id, world.other_case_id
     return {
         ANONYMOUS: ["/login", "/forgot-password"],
-        PARTY: [f"/cases/{a}", f"/cases/{a}/documents", f"/cases/{a}/discussions/rooms/{world.joint_room_id}", "/profile", "/cases/new"],
-        MEDIATOR: [f"/cases/{b}/conflict-check", f"/cases/{a}/mediator", f"/cases/{a}/calendar", f"/cases/{a}/discussions"],
+        PARTY: [
+            f"/cases/{a}",
+            f"/cases/{a}/documents",
+            f"/cases/{a}/discussions/rooms/{world.joint_room_id}",
+            "/profile",
+            "/cases/new",
+            f"/cases/{a}/scheduling",
+        ],
+        MEDIATOR: [f"/cases/{b}/conflict-check", f"/cases/{a}/mediator", f"/cases/{a}/calendar", f"/cases/{a}/discussions", f"/cases/{a}/scheduling"],
         STAFF: [f"/staff/cases/{a}", f"/cases/{a}/users", "/staff/mediators/new", f"/staff/people/{world.person(PARTY).id}"],
     }
 

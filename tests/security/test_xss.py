@@ -63,6 +63,9 @@ FIELDS = [
     "Caucus",
     "Withdrawal",
     "Closing",
+    "Poll withdrawn",
+    "Picked location",
+    "Picked notes",
 ]
 
 
@@ -263,6 +266,28 @@ async def test_every_written_field_is_shown_escaped_on_every_page(web):
                 "location": "javascript:alert(1)",
             },
         )
+        # A scheduling poll withdrawn with a reason, then another whose time is picked with a room and notes.
+        times = {
+            "slots-0-starts_at": "2031-06-02T09:00",
+            "slots-0-ends_at": "2031-06-02T12:00",
+            "slots-1-starts_at": "2031-06-03T09:00",
+            "slots-1-ends_at": "2031-06-03T12:00",
+        }
+        await form(mediator, f"{base}/scheduling", f"{base}/scheduling/proposals", times)
+        await form(mediator, f"{base}/scheduling", f"{base}/scheduling/cancel", {"poll": "1", "reason": payload("Poll withdrawn")})
+        await form(mediator, f"{base}/scheduling", f"{base}/scheduling/proposals", times)
+        await form(
+            k,
+            f"{base}/scheduling",
+            f"{base}/scheduling/answers",
+            {"poll": "2", "answers-0-slot": "1", "answers-0-answer": "available", "answers-1-slot": "2", "answers-1-answer": "unavailable"},
+        )
+        await form(
+            mediator,
+            f"{base}/scheduling",
+            f"{base}/scheduling/pick",
+            {"poll": "2", "slot": "1", "meeting_type": "In person", "location": payload("Picked location"), "notes": payload("Picked notes")},
+        )
         opened = await form(mediator, f"{base}/discussions", f"{base}/discussions/open", {})
         joint = int(opened.headers["location"].split("?")[0].rsplit("/", 1)[1])
         created = await form(mediator, f"{base}/discussions", f"{base}/discussions/rooms", {"name": payload("Room"), "member_ids": [str(katy.id)]})
@@ -326,6 +351,7 @@ async def visit_everything(
         f"{base}/discussions/rooms/{caucus}",
         f"{base}/calendar",
         f"{base}/calendar/{event_id}/edit",
+        f"{base}/scheduling",
         f"{base}/mediator",
         f"/mediators/{mediator_id}",
         "/profile",

@@ -2,7 +2,7 @@
 
 Case A runs through its workflow to `accepted` with Mediator 1; discussions are open with a caucus room of
 Mediator 1 and Katy; Mediator 1 shared one document with Katy; Katy posted a message; Mediator 1 put an
-event on the calendar. Case B (Otto and Olga) waits on Mediator 1's conflict check. Mediator 2 was on
+event on the calendar and proposed two times for the mediation, which nobody has answered yet. Case B (Otto and Olga) waits on Mediator 1's conflict check. Mediator 2 was on
 case A's panel but was not selected, so case A is none of their business.
 """
 
@@ -26,6 +26,8 @@ from features.discussions.models import NewCaucusRoom, NewRoomMessage
 from features.discussions.service import create_caucus_room, open_discussions, post_message
 from features.documents.models import NewDocument
 from features.documents.service import add_document
+from features.scheduling.models import ProposalIn, SlotIn
+from features.scheduling.service import propose_times
 from tests.support import eventually, handle, make_case, make_center, signed_in_access, wait_for_stage
 from tests.web_support import PASSWORD, Browser
 from workflows.case import CaseWorkflow
@@ -197,6 +199,8 @@ async def build_world(web) -> World:
             CalendarEventIn(title="Pre-mediation call", starts_at=starts, ends_at=starts + timedelta(hours=1), meeting_type="Phone"),
         )
         event_id = event.id
+        later = [SlotIn(starts_at=starts + timedelta(days=d), ends_at=starts + timedelta(days=d, hours=3)) for d in (1, 2)]
+        await propose_times(ctx, session, mediator, ProposalIn(slots=later))
         email_id = await session.scalar(select(Email.id).order_by(Email.id).limit(1))
         people = {p.id: p for p in (await session.execute(select(Person))).scalars()}
 
