@@ -10,8 +10,18 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.case_state import CaseState, PartyProgress
-from core.db.models import BallotRecord, Case, CaseStagePeriod, CaseWaitingOn, ConflictCheckRecord, Participant, utcnow
+from core.case_state import CaseState, PartyProgress, state_from_json
+from core.db.models import (
+    BallotRecord,
+    Case,
+    CaseStagePeriod,
+    CaseWaitingOn,
+    ConflictCheckRecord,
+    Participant,
+    SchedulingPoll,
+    SchedulingRespondent,
+    utcnow,
+)
 from core.time import as_utc
 from core.waiting import WaitingOn, attempt_end_times, seconds_between, stage_periods, waiting_on
 
@@ -22,6 +32,38 @@ def _moment(value: str | None) -> datetime | None:
 
 def _same(stored: datetime | None, moment: datetime | None) -> bool:
     return (stored is None and moment is None) or (stored is not None and moment is not None and as_utc(stored) == moment)
+
+
+async def current_wait(session: AsyncSession, state: CaseState) -> WaitingOn | None:
+    """What the case waits on: what its published state says, except that an accepted case whose mediator has a
+    scheduling poll open waits on the people who have not answered it (or, once all have, on the mediator's choice)."""
+    waiting = waiting_on(state)
+    if waiting is None or waiting.kind != "mediator_steps":
+        return waiting
+    poll = await session.scalar(
+        select(SchedulingPoll).where(SchedulingPoll.case_id == state.case_id, SchedulingPoll.status == "open").order_by(SchedulingPoll.number.desc()).limit(1)
+    )
+    if poll is None:
+        return waiting
+    silent = (
+        await session.execute(
+            select(SchedulingRespondent.person_id)
+            .where(SchedulingRespondent.poll_id == poll.id, SchedulingRespondent.answered.is_(False))
+            .order_by(SchedulingRespondent.person_id)
+        )
+    ).scalars()
+    return WaitingOn(kind="scheduling_poll", people=tuple(silent), since=as_utc(poll.opened_at).isoformat())
+
+
+async def refresh_wait(session: AsyncSession, case_id: int) -> None:
+    """After a scheduling poll of the case changed: what the case waits on, from its last published state."""
+    case = await session.get(Case, case_id)
+    if case is None or not case.state:
+        return
+    waiting = await current_wait(session, state_from_json(case.state))
+    case.waiting_on_kind = waiting.kind if waiting else None
+    case.waiting_since = _moment(waiting.since) if waiting else None
+    await _waited_on(session, case_id, waiting.people if waiting else ())
 
 
 async def keep_board_in_step(session: AsyncSession, state: CaseState, waiting: WaitingOn | None) -> None:

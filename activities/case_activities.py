@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.board import keep_board_in_step, refresh_mirror_waiting
+from activities.board import current_wait, keep_board_in_step, refresh_mirror_waiting
 from activities.types import BallotAudit, PanelRequest, RetentionRecord, StageRecord
 from core.case_state import CaseState, state_to_json
 from core.db.models import (
@@ -30,7 +30,6 @@ from core.db.models import (
 from core.db.session import transaction
 from core.settings import Settings
 from core.storage import FileStore
-from core.waiting import waiting_on
 from notifications.sender import Mailer, PermanentEmailError
 
 
@@ -80,8 +79,8 @@ class CaseActivities:
         Returns whether this write was the newest. The list columns (stage, deadline, mediator...) are written with
         it, in the same statement, so a list and a case page never disagree; what the staff board reads (who the case
         waits on, its stage periods, its conflict checks) in the same transaction, only by the newest write."""
-        waiting = waiting_on(state)
         async with transaction(self._sessions) as session:
+            waiting = await current_wait(session, state)
             written = await session.execute(
                 update(Case)
                 .where(Case.id == state.case_id, Case.state_version < state.version)

@@ -11,6 +11,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.board import refresh_wait
 from core.db.models import CalendarEvent, Case, SchedulingPoll
 from core.db.session import transaction
 from core.scheduling import PollState
@@ -47,7 +48,11 @@ class SchedulingActivities:
     async def publish_poll(self, state: PollState) -> bool:
         """Write the poll (a local activity of its workflow); a version older than the stored one is ignored."""
         async with transaction(self._sessions) as session:
-            return await write_poll(session, state)
+            written = await write_poll(session, state)
+            if written:
+                # The staff board shows an accepted case with an open poll as waiting on whoever has not answered.
+                await refresh_wait(session, state.case_id)
+            return written
 
     @activity.defn
     async def case_moved_on(self, case_id: int) -> str:

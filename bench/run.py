@@ -290,6 +290,36 @@ async def measure(args: argparse.Namespace) -> dict:
     return results
 
 
+TARGET_NAMES = {
+    "1_pipeline": "1. Pipeline: cases/s over HTTP",
+    "2_action_put_ranking": "2. `PUT` ranking p95",
+    "2_action_post_conflict_check": "2. Conflict-check accept p95",
+    "2_action_post_intake": "2. Staff intake p95",
+    "5_time_to_mediator": "5. Last ballot → conflict-check email p95",
+    "3_case_home_evicted": "3. Case Home of an evicted case p95",
+    "4_worker_rss_mib": "4. Worker RSS at the open cases (MiB)",
+}
+
+
+def _target_name(key: str) -> str:
+    if key in TARGET_NAMES:
+        return TARGET_NAMES[key]
+    number, _, rest = key.partition("_")
+    return f"{number}. {rest.replace('_', ' ')}"
+
+
+def markdown_table(results: dict) -> str:
+    """The targets as docs/performance.md shows them: value, floor, ratio, met, from this one run."""
+    rows = ["| Target | Value | Floor (measured in the same run) | Ratio | Limit | |", "|---|---|---|---|---|---|"]
+    for key, check in sorted(results["targets"].items()):
+        value = check.get("value_ms", check.get("value"))
+        unit = " ms" if "value_ms" in check else ""
+        floor = f"{check['floor']}: {check.get('floor_ms', check.get('floor_value'))}{unit}" if "floor" in check else "—"
+        ratio = check.get("ratio", "—")
+        rows.append(f"| {_target_name(key)} | {value}{unit} | {floor} | {ratio} | {check['target']} | {'met' if check['met'] else '**missed**'} |")
+    return "\n".join(rows) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -302,6 +332,8 @@ def main(argv: list[str] | None = None) -> None:
         exit_now(1)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
+    table = args.output.with_suffix(".md")
+    table.write_text(f"Command: `{results['command']}`\n\n" + markdown_table(results))
     print(summary(results), flush=True)
-    print(f"\nbench: results written to {args.output}", flush=True)
+    print(f"\nbench: results written to {args.output}, the targets' table to {table}", flush=True)
     exit_now(0)

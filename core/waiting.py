@@ -33,9 +33,8 @@ KINDS: dict[str, Kind] = {
     "conflict_check": Kind("Conflict check", "conflict check", "conflict checks", "The next mediator's conflict check"),
     "new_panel": Kind("A new panel", "new panel", "new panels", "Center staff's new panel"),
     "mediator_steps": Kind("Mediator's next steps", "next steps", "next steps", "The mediator's next steps"),
-    # When objections to the mediator or a scheduling poll exist, each is a line here, e.g.
-    # "scheduling_poll": Kind("Scheduling poll", "answer to the scheduling poll", "answers to the scheduling poll", "The scheduling poll"),
-    # and a line in WAITS for the stage it happens in (or a condition in that stage's line, for a step inside a stage).
+    # A step inside `accepted`: the mediator's scheduling poll is open (activities/board.py::current_wait finds it).
+    "scheduling_poll": Kind("Scheduling poll", "answer to the scheduling poll", "answers to the scheduling poll", "The mediator's choice of a time"),
 }
 
 

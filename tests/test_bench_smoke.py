@@ -55,3 +55,6 @@ def test_tiny_benchmark_run_reports_every_number(tmp_path):
     assert all("met" in check for check in targets.values())
     assert {"2_action_put_ranking", "2_action_post_conflict_check", "2_action_post_intake", "5_time_to_mediator", "4_worker_rss_mib"} <= set(targets)
     assert all(check["floor_ms"] for name, check in targets.items() if "floor_ms" in check)
+    # The table docs/performance.md shows, written beside the results from the same run.
+    table = output.with_suffix(".md").read_text()
+    assert "| 1. Pipeline: cases/s over HTTP |" in table and table.count("\n| ") == len(targets) + 1
