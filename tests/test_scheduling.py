@@ -355,3 +355,40 @@ async def test_more_times_and_cancel_on_the_page(web):
     assert sorted(numbers) == [(1, "cancelled"), (2, "open")]
     withdrawn = await eventually(lambda: web.outbox(to=s.katy.email, subject_starts="Proposed times withdrawn"))
     assert "(Evenings suit everyone better)" in withdrawn[0].text_body
+
+
+async def test_the_staff_board_shows_a_case_waiting_on_its_scheduling_poll(web):
+    s = await accepted_case(web)
+    ivy = await with_ivy(web, s)
+    scheduling = f"/cases/{s.case_id}/scheduling"
+
+    async def board_row(staff) -> dict:
+        rows = (await staff.api("GET", "/api/v1/staff/board")).json()["items"]
+        return next(r for r in rows if r["case_id"] == s.case_id)
+
+    async with web.browser() as staff:
+        await staff.login(s.staff.email)
+        before = await board_row(staff)
+        assert before["kind"] == "mediator_steps"
+
+        async with web.browser() as mona:
+            await mona.login(s.mona.email)
+            await mona.post(f"{scheduling}/proposals", proposal_form())
+        waiting = await eventually(lambda: _row_of_kind(board_row(staff), "scheduling_poll"))
+        assert waiting["waiting_on"] == "Ivy Interested's, Katy Perry's and Taylor Swift's answers to the scheduling poll"
+        only_poll = (await staff.api("GET", "/api/v1/staff/board?kind=scheduling_poll")).json()["items"]
+        assert [r["case_id"] for r in only_poll] == [s.case_id]
+
+        for person in (s.katy, s.taylor, ivy):
+            async with web.browser() as them:
+                await them.login(person.email)
+                await them.get(scheduling)
+                saved = await them.post(f"{scheduling}/answers", answers_form(1, {1: "available", 2: "available", 3: "if_need_be"}))
+                assert saved.status_code == 303, saved.text
+        everyone = await eventually(lambda: _row_of_kind(board_row(staff), "scheduling_poll", "The mediator's choice of a time"))
+        assert everyone["waiting_on"] == "The mediator's choice of a time"
+
+
+async def _row_of_kind(pending, kind: str, waiting_on: str | None = None):
+    row = await pending
+    return row if row["kind"] == kind and (waiting_on is None or row["waiting_on"] == waiting_on) else None
