@@ -122,6 +122,7 @@ class CaseActivities:
                         eliminated=list(audit.eliminated),
                         submitted_at=datetime.fromisoformat(audit.submitted_at),
                         submission_key=audit.submission_key,
+                        fingerprint=audit.fingerprint,
                     )
                 )
         except IntegrityError:

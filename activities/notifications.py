@@ -141,6 +141,12 @@ class NotificationActivities:
                 "calendar_link": f"{base_url}/cases/{case.id}/calendar",
                 "ics_link": f"{base_url}/cases/{case.id}/calendar/{event.id}.ics",
             }
+        if notification.template == "ballot_receipt":
+            # The ballot in the party's own order: the names of the mediators it ranked, best first, and eliminated.
+            return {
+                "ranked_names": await _names_in_order(db, notification.details.get("ranked_mediator_ids", "")),
+                "eliminated_names": await _names_in_order(db, notification.details.get("eliminated_mediator_ids", "")),
+            }
         return {}
 
     # ---- a discussion digest ------------------------------------------------------------------------------
@@ -210,3 +216,10 @@ async def _names_for_details(session: AsyncSession, details: dict[str, str]) -> 
         found = [people[pid] for pid in group if pid in people]
         names[key.removesuffix("_ids")] = " and ".join(filter(None, [", ".join(found[:-1]), found[-1] if found else ""]))
     return names
+
+
+async def _names_in_order(session: AsyncSession, ids: str) -> list[str]:
+    """The names of the people listed in `ids` ("5,3,9"), in that order."""
+    wanted = [int(v) for v in ids.split(",") if v.isdigit()]
+    people = {p.id: p.full_name for p in (await session.execute(select(Person).where(Person.id.in_(wanted or [-1])))).scalars()}
+    return [people.get(pid, f"Mediator #{pid}") for pid in wanted]

@@ -2,7 +2,7 @@
 goes, which every page and the JSON API read. Plain dataclasses, free of Temporal, so any layer may use them.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -37,6 +37,8 @@ class TallyResult:
     scores: dict[str, str]
     eliminated: list[int]
     ballots_counted: int
+    # Whose ballots were counted: each one's last ballot of the round (empty for tallies from before it was recorded).
+    counted_party_ids: list[int] = field(default_factory=list)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from temporalio import workflow
 from core.db.models import Case
 from tests.support import emails, eventually, handle, make_case, make_center, wait_for_stage
 from workflows.case import (
+    BALLOT_RECEIPT_PATCH,
     INVITATION_FIRST_PATCH,
     LOCAL_BALLOT_AUDIT_PATCH,
     PEOPLE_TOLD_PATCH,
@@ -74,6 +75,8 @@ async def test_case_started_before_the_patches_finishes_on_the_current_code(time
     # the words of the emails it does send are the new ones, which address each recipient in their role.
     assert PEOPLE_TOLD_PATCH not in str(markers)
     assert await emails(sessions, "Mediator selected") == []
+    # Its first ballot was taken the old way, so its second gets no receipt either.
+    assert BALLOT_RECEIPT_PATCH not in str(markers) and await emails(sessions, "Receipt of") == []
     assert len(await emails(sessions, "You are the mediator", to="mediator1@example.com")) == 1
     ballot_events = [
         e

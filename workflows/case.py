@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from core.case_state import CaseState, ConflictAttempt, PartyProgress, TallyResult, TimelineEntry
     from core.stages import FINAL_STAGES, OUTCOMES, STAGE_LABELS, Stage
     from core.wording import counted, duration_words
+    from workflows.ballot_fingerprint import ballot_fingerprint
     from workflows.tally import Ballot, InvalidBallot, tally, validate_ballot
     from workflows.types import (
         BallotView,
@@ -59,6 +60,9 @@ INVITATION_FIRST_PATCH = "ranking-invitation-before-stage-record"
 # deadline in force, reassignment notices naming who could not serve and who is next, the center told of declines,
 # expired checks and missed deadlines, the dropped mediator and the party whose round closed without its ranking.
 PEOPLE_TOLD_PATCH = "everyone-waited-on-or-dropped-is-told"
+# Each ballot that counts is emailed to its party (and to the representative who sent it) as a receipt: its order,
+# its elimination, the time and its fingerprint (workflows/ballot_fingerprint.py). Decided once per case, at its first ballot.
+BALLOT_RECEIPT_PATCH = "ballot-receipts-with-fingerprints"
 
 
 class CaseWithdrawn(Exception):
@@ -325,10 +329,9 @@ class CaseWorkflow:
         )
 
     def _run_tally(self) -> list[int]:
+        counted_ballots = [b for b in self._ballots.values() if b.party_id in self._parties]
         ballots = [
-            Ballot(party=str(b.party_id), side=b.side, ranked=[str(m) for m in b.ranked], eliminated=[str(m) for m in b.eliminated])
-            for b in self._ballots.values()
-            if b.party_id in self._parties
+            Ballot(party=str(b.party_id), side=b.side, ranked=[str(m) for m in b.ranked], eliminated=[str(m) for m in b.eliminated]) for b in counted_ballots
         ]
         result = tally([str(m) for m in self._panel], ballots, self._timers.max_eliminations)
         self._tally = TallyResult(
@@ -338,6 +341,7 @@ class CaseWorkflow:
             scores={m: str(score) for m, score in result.scores.items()},
             eliminated=sorted({int(m) for b in ballots for m in b.eliminated}),
             ballots_counted=len(ballots),
+            counted_party_ids=[b.party_id for b in counted_ballots],
         )
         self._tally_history.append(self._tally)
         # Names, not ids, are what people read: the staff page shows the order itself from the tally.
@@ -621,6 +625,7 @@ class CaseWorkflow:
         ranking_round = self._round
         if not unchanged:
             now = workflow.now().isoformat()
+            fingerprint = ballot_fingerprint(self._case.case_id, ranking_round, submission.party_id, submission.ranked, submission.eliminated)
             self._ballots[submission.party_id] = BallotView(
                 party_id=submission.party_id,
                 side=party.side,
@@ -628,6 +633,7 @@ class CaseWorkflow:
                 ranked=list(submission.ranked),
                 eliminated=list(submission.eliminated),
                 submitted_at=now,
+                fingerprint=fingerprint,
             )
             self._log("ranking_revised" if previous else "ranking_submitted", "", submission.party_id)
             self._email_seq += 1
@@ -641,12 +647,28 @@ class CaseWorkflow:
                 eliminated=list(submission.eliminated),
                 submitted_at=now,
                 submission_key=f"{workflow.info().workflow_id}/ballot-{self._email_seq:05d}",
+                fingerprint=fingerprint,
             )
             received = {"party_id": str(submission.party_id), "revision": "yes" if previous else ""}
             # With the published state the lifecycle no longer waits on a write of its own, so the last ballot's
             # tally (and its conflict-check request) would overtake this notice: queue it before awaiting anything.
             if self._read_model:
                 self._notify("ballot_received", to_center=True, details=received)
+            # The receipt too, so it arrives before the tally's notice.
+            if workflow.patched(BALLOT_RECEIPT_PATCH):
+                self._notify(
+                    "ballot_receipt",
+                    recipients=list(dict.fromkeys([submission.party_id, submission.actor_id])),
+                    details={
+                        **received,
+                        "submitted_by_id": str(submission.actor_id),
+                        "ranking_round": str(ranking_round),
+                        "ranked_mediator_ids": ",".join(str(m) for m in submission.ranked),
+                        "eliminated_mediator_ids": ",".join(str(m) for m in submission.eliminated),
+                        "submitted_at": now,
+                        "fingerprint": fingerprint,
+                    },
+                )
             # The party waits for this write; as a local activity it costs no extra round trips to the server.
             if workflow.patched(LOCAL_BALLOT_AUDIT_PATCH):
                 await workflow.execute_local_activity_method(CaseActivities.record_ballot, audit, **DATABASE_ACTIVITY)
@@ -655,12 +677,14 @@ class CaseWorkflow:
             if not self._read_model:
                 self._notify("ballot_received", to_center=True, details=received)
         waiting_for = [pid for pid in self._parties if pid not in self._ballots]
+        counts = self._ballots.get(submission.party_id)
         return RankingReceipt(
             ranking_round=ranking_round,
             revision=previous is not None,
             unchanged=unchanged,
             waiting_for=waiting_for,
             state=await self._settled(),
+            fingerprint=counts.fingerprint if counts is not None else "",
         )
 
     @submit_ranking.validator

@@ -84,6 +84,8 @@ class RankingReceipt:
     waiting_for: list[int]
     # The case as it stands once the ballot is counted (None for cases started before the state was published).
     state: CaseState | None = None
+    # The fingerprint of the party's ballot as it now counts (workflows/ballot_fingerprint.py).
+    fingerprint: str = ""
 
 
 @dataclass
@@ -133,3 +135,5 @@ class BallotView:
     ranked: list[int]
     eliminated: list[int]
     submitted_at: str
+    # The fingerprint of the ballot as counted (workflows/ballot_fingerprint.py); empty for ballots from before.
+    fingerprint: str = ""

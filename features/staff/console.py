@@ -236,11 +236,26 @@ async def case_detail(ctx: AppContext, db: AsyncSession, case_id: int) -> CaseDe
         participants=await participants_of(db, case_id),
         status=state,
         ballots=ballots,
-        ballot_audit=[BallotAuditRow.model_validate(r) for r in audit],
+        ballot_audit=_audit_rows(state, list(audit)),
         names=names,
         temporal_url=temporal_url(ctx, case_id),
     )
     return CaseDetail(case=case, view=view, directory=await directory(db, listed_only=True))
+
+
+def _audit_rows(state: CaseState, audit: list[BallotRecord]) -> list[BallotAuditRow]:
+    """Every ballot as submitted, each marked if a tally counted it: the last ballot of the round of each party counted."""
+    counted_ids: set[int] = set()
+    for tally in state.tally_history:
+        of_round = [r for r in audit if r.ranking_round == tally.ranking_round]
+        # Tallies from before the counted parties were recorded counted every party's last ballot.
+        parties = set(tally.counted_party_ids) if tally.counted_party_ids else {r.party_id for r in of_round} if tally.ballots_counted else set()
+        last: dict[int, BallotRecord] = {}
+        for record in of_round:
+            if record.party_id in parties and (record.party_id not in last or record.id > last[record.party_id].id):
+                last[record.party_id] = record
+        counted_ids |= {r.id for r in last.values()}
+    return [BallotAuditRow.model_validate(r).model_copy(update={"counted": r.id in counted_ids}) for r in audit]
 
 
 # ---- staff actions on a case ------------------------------------------------------------------------

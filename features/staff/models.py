@@ -228,6 +228,8 @@ class BallotAuditRow(BaseModel):
     ranked: list[int]
     eliminated: list[int]
     submitted_at: UtcDateTime = Field(description="RFC 3339, UTC")
+    fingerprint: str = Field("", description="The ballot's fingerprint (README: the canonical form); empty for ballots from before fingerprints.")
+    counted: bool = Field(False, description="True for the ballot the round's tally counted (each party's last of the round).")
 
 
 class StaffCase(BaseModel):

@@ -56,6 +56,8 @@ class Journey:
     # The panel in the order the ranking page shows it; both parties rank its last mediator first.
     panel: list[str] = field(default_factory=list)
     selected: str = ""
+    # The fingerprint of Jordan's ballot, from the notice after submitting it.
+    fingerprint: str = ""
     # Each person's page, in their own browser context (own session cookie).
     pages: dict = field(default_factory=dict)
 
@@ -219,6 +221,8 @@ def test_new_party_activates_from_the_email_and_ranks_by_dragging(site: Site, jo
     jordan.wait_for_url(at(journey.home))
     notice = jordan.locator(".notice").inner_text()
     assert "Your ranking was submitted." in notice and "waiting for 1 more party" in notice
+    # The ballot's fingerprint, which the receipt email gives too.
+    journey.fingerprint = re.search(r"Its fingerprint is ([0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{2})", notice).group(1)
     site.shot(jordan, "09-ranking-confirmation")
 
 
@@ -299,6 +303,11 @@ def test_staff_see_the_tally_and_the_timeline(site: Site, journey: Journey):
     assert "(selected)" in rows[0]
     assert f"Eliminated: {second}" in staff.get_by_role("region", name="Mediator ranking · round 1").inner_text()
     assert staff.locator("tr.ballot").count() == 2
+    # Jordan's ballot, counted, under the fingerprint Jordan was given; and Jordan's receipt says the same.
+    jordan_ballot = staff.locator("tr.ballot").filter(has_text=RESPONDER_NAME)
+    assert jordan_ballot.locator("code.fingerprint").inner_text() == journey.fingerprint
+    counted = staff.get_by_role("region", name="Ballot audit trail").get_by_role("row").filter(has_text=journey.fingerprint)
+    assert counted.locator(".counted").inner_text() == "Counted"
 
     timeline = staff.locator("ol.timeline").inner_text()
     for event in ("Filed", "Intake accepted", "Ranking opened", "Ranking submitted", "Tallied", "Conflict check started", "Mediator accepted"):
@@ -306,6 +315,11 @@ def test_staff_see_the_tally_and_the_timeline(site: Site, journey: Journey):
     assert "Accepted" in staff.get_by_role("region", name="Conflict checks").inner_text()
     site.shot(staff, "15-staff-case-tally-timeline")
     site.audit(staff, "staff-case")
+    staff.goto("/staff/outbox")
+    staff.get_by_role("row").filter(has_text=RESPONDER_EMAIL).filter(has_text="Receipt of your mediator ranking").get_by_role("link").first.click()
+    receipt = staff.locator("pre.email-body").inner_text()
+    assert f"Fingerprint: {journey.fingerprint}" in receipt and f"1. {third}\n2. {first}\nEliminated: {second}" in receipt
+    site.shot(staff, "15-staff-outbox-ballot-receipt")
 
 
 # ---- 5. everyone's Case Home ----------------------------------------------------------------------------------
