@@ -76,6 +76,18 @@ class NewPanel(BaseModel):
     panel: Panel
 
 
+class ObjectionDecision(BaseModel):
+    """The center's decision on a party's objection to a mediator's disclosure, with the reason the parties and the
+    mediator read: uphold it (the next mediator in the order is asked) or overrule it (the disclosure stands)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uphold: bool
+    reason: Annotated[str, Paragraphs(2000, "the reason", required="Give the reason for the decision; the parties and the mediator read it.")] = Field(
+        "", description="Required; the parties and the mediator read it.", validate_default=True
+    )
+
+
 class Withdrawal(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
