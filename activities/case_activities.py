@@ -111,6 +111,7 @@ class CaseActivities:
                 return False
             if state.mediator_id is not None:
                 await _ensure_mediator_participant(session, state.case_id, state.mediator_id)
+            await _drop_replaced_mediators(session, state)
             await _record_conflict_check_requests(session, state)
             await keep_board_in_step(session, state, waiting)
         return True
@@ -130,6 +131,7 @@ class CaseActivities:
                         eliminated=list(audit.eliminated),
                         submitted_at=datetime.fromisoformat(audit.submitted_at),
                         submission_key=audit.submission_key,
+                        fingerprint=audit.fingerprint,
                     )
                 )
                 await refresh_mirror_waiting(session, audit.case_id, moved=False)
@@ -219,6 +221,19 @@ async def _record_conflict_check_requests(session: AsyncSession, state: CaseStat
             stored[mediator_id].outcome = outcome
         else:
             session.add(ConflictCheckRequest(case_id=state.case_id, mediator_id=mediator_id, outcome=outcome))
+
+
+# A mediator who served and whose part ended (an objection to their disclosure upheld, or they stepped down).
+REPLACED_OUTCOMES = ("objection_upheld", "stepped_down")
+
+
+async def _drop_replaced_mediators(session: AsyncSession, state: CaseState) -> None:
+    """A mediator replaced after acceptance is no longer on the case: its pages are no longer theirs."""
+    replaced = {a.mediator_id for a in state.conflict_attempts if a.outcome in REPLACED_OUTCOMES} - {state.mediator_id}
+    if replaced:
+        await session.execute(
+            delete(Participant).where(Participant.case_id == state.case_id, Participant.role == "mediator", Participant.person_id.in_(replaced))
+        )
 
 
 async def _ensure_mediator_participant(session: AsyncSession, case_id: int, mediator_id: int) -> None:

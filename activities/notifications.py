@@ -204,6 +204,12 @@ class NotificationActivities:
                 "ics_link": f"{self._base_url}/cases/{case.id}/calendar/{event.id}.ics",
             }
             attachments = (EmailAttachment(event_file_name(case, event), ICS_TYPE, event_file(self._settings, case, event)),)
+        if notification.template == "ballot_receipt":
+            # The ballot in the party's own order: the names of the mediators it ranked, best first, and eliminated.
+            context |= {
+                "ranked_names": await _names_in_order(db, notification.details.get("ranked_mediator_ids", "")),
+                "eliminated_names": await _names_in_order(db, notification.details.get("eliminated_mediator_ids", "")),
+            }
         return context, attachments
 
     @property
@@ -277,3 +283,10 @@ async def _names_for_details(session: AsyncSession, details: dict[str, str]) -> 
         found = [people[pid] for pid in group if pid in people]
         names[key.removesuffix("_ids")] = " and ".join(filter(None, [", ".join(found[:-1]), found[-1] if found else ""]))
     return names
+
+
+async def _names_in_order(session: AsyncSession, ids: str) -> list[str]:
+    """The names of the people listed in `ids` ("5,3,9"), in that order."""
+    wanted = [int(v) for v in ids.split(",") if v.isdigit()]
+    people = {p.id: p.full_name for p in (await session.execute(select(Person).where(Person.id.in_(wanted or [-1])))).scalars()}
+    return [people.get(pid, f"Mediator #{pid}") for pid in wanted]

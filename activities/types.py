@@ -40,6 +40,8 @@ class BallotAudit:
     eliminated: list[int]
     submitted_at: str
     submission_key: str
+    # The ballot's fingerprint (workflows/ballot_fingerprint.py); empty for ballots recorded before fingerprints.
+    fingerprint: str = ""
 
 
 @dataclass

@@ -15,7 +15,7 @@ from api import errors
 from api.deps import note_changes_paused
 from api.input_guard import InputGuard
 from api.pages import render
-from api.routes import accounts, calendar, cases, discussions, documents, health, mediator, ranking, scheduling, staff
+from api.routes import accounts, calendar, cases, disclosures, discussions, documents, health, mediator, ranking, scheduling, staff
 from core.db.session import create_engine, session_factory
 from core.settings import Settings, get_settings
 from core.storage import file_store
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         cases.router,
         ranking.router,
         mediator.router,
+        disclosures.router,
         staff.router,
         documents.router,
         discussions.router,

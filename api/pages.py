@@ -18,6 +18,7 @@ from markupsafe import Markup
 from api.deps import CSRF_COOKIE, csrf_token_for
 from core.stages import stage_label
 from core.time import DEFAULT_TIME_ZONE, local_day, long_time, short_time, time_range, zone_for
+from core.wording import DISCLOSURE_HEADINGS, DISCLOSURE_QUESTIONS
 from notifications.render import TEMPLATES_DIR
 
 
@@ -76,6 +77,8 @@ def build_templates() -> Jinja2Templates:
     templates.env.filters["when_between"] = when_between
     templates.env.filters["stage_label"] = stage_label
     templates.env.globals["icon"] = icon
+    templates.env.globals["disclosure_questions"] = DISCLOSURE_QUESTIONS
+    templates.env.globals["disclosure_headings"] = DISCLOSURE_HEADINGS
     return templates
 
 

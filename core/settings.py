@@ -18,6 +18,7 @@ DURATION_FIELDS = (
     "ranking_window",
     "conflict_check_window",
     "conflict_check_reminder_after",
+    "disclosure_objection_window",
     "retention_period",
     "retention_sweep_interval",
     "discussion_digest_delay",
@@ -87,6 +88,8 @@ class Settings(BaseSettings):
     ranking_reminder_offsets: Annotated[list[timedelta], NoDecode] = [timedelta(days=3), timedelta(days=6)]
     conflict_check_window: timedelta = timedelta(days=2)
     conflict_check_reminder_after: timedelta = timedelta(days=1)
+    # How long the parties have to object to what a mediator disclosed (frozen into each case when it is filed).
+    disclosure_objection_window: timedelta = timedelta(days=2)
     retention_period: timedelta = timedelta(days=730)
     # How often the retention Schedule looks for ended cases past the retention period.
     retention_sweep_interval: timedelta = timedelta(hours=1)

@@ -8,6 +8,7 @@ class Stage(StrEnum):
     REJECTED = "rejected"
     RANKING = "ranking"
     CONFLICT_CHECK = "conflict_check"
+    DISCLOSURE_REVIEW = "disclosure_review"
     AWAITING_NEW_PANEL = "awaiting_new_panel"
     ACCEPTED = "accepted"
     SCHEDULED = "scheduled"
@@ -20,6 +21,7 @@ STAGE_LABELS = {
     Stage.REJECTED: "Rejected at intake",
     Stage.RANKING: "Mediator ranking",
     Stage.CONFLICT_CHECK: "Conflict check",
+    Stage.DISCLOSURE_REVIEW: "Mediator disclosure: objection window",
     Stage.AWAITING_NEW_PANEL: "Awaiting a new panel",
     Stage.ACCEPTED: "Mediator accepted",
     Stage.SCHEDULED: "Mediation scheduled",

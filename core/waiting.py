@@ -33,6 +33,12 @@ KINDS: dict[str, Kind] = {
     "conflict_check": Kind("Conflict check", "conflict check", "conflict checks", "The next mediator's conflict check"),
     "new_panel": Kind("A new panel", "new panel", "new panels", "Center staff's new panel"),
     "mediator_steps": Kind("Mediator's next steps", "next steps", "next steps", "The mediator's next steps"),
+    # A mediator's disclosure in its objection window: the parties who have not answered it; after an objection, staff.
+    "objections": Kind(
+        "Objections to a disclosure", "answer to the mediator's disclosure", "answers to the mediator's disclosure", "Center staff's decision on an objection"
+    ),
+    # Someone joined after acceptance: the mediator confirms again that there is no conflict with them.
+    "reconfirmation": Kind("Mediator's re-confirmation", "re-confirmation", "re-confirmations", "The mediator's re-confirmation"),
     # A step inside `accepted`: the mediator's scheduling poll is open (activities/board.py::current_wait finds it).
     "scheduling_poll": Kind("Scheduling poll", "answer to the scheduling poll", "answers to the scheduling poll", "The mediator's choice of a time"),
 }
@@ -46,15 +52,35 @@ def _one(person_id: int | None) -> list[int]:
     return [person_id] if person_id is not None else []
 
 
-# Per stage: the kind of wait and who is waited on. A stage not listed (rejected, closed, withdrawn) waits on nobody:
-# the case is over and leaves the board.
-WAITS: dict[str, Callable[[CaseState], tuple[str, list[int]]]] = {
-    "intake_review": lambda s: ("intake_review", []),
-    "ranking": lambda s: ("ranking", _unranked(s)),
-    "conflict_check": lambda s: ("conflict_check", _one(s.candidate_mediator_id)),
-    "awaiting_new_panel": lambda s: ("new_panel", []),
-    "accepted": lambda s: ("mediator_steps", _one(s.mediator_id)),
-    "scheduled": lambda s: ("mediator_steps", _one(s.mediator_id)),
+def _disclosure(state: CaseState) -> tuple[str, list[int], str | None] | None:
+    """A disclosure or re-confirmation still pending: who it waits on, and since when (None when none is)."""
+    pending = [d for d in state.disclosures if d.pending]
+    if not pending:
+        return None
+    latest = pending[-1]
+    if latest.status == "awaiting_mediator":
+        return "reconfirmation", [latest.mediator_id], latest.asked_at or None
+    if latest.status == "open":
+        answered = {r.party_id for r in latest.responses}
+        return "objections", [p for p in latest.may_object_party_ids if p not in answered], latest.answered_at or None
+    # objected: the center decides.
+    return "objections", [], latest.answered_at or None
+
+
+def _after_acceptance(state: CaseState) -> tuple[str, list[int], str | None]:
+    return _disclosure(state) or ("mediator_steps", _one(state.mediator_id), None)
+
+
+# Per stage: the kind of wait, who is waited on, and since when if not since the stage began. A stage not listed
+# (rejected, closed, withdrawn) waits on nobody: the case is over and leaves the board.
+WAITS: dict[str, Callable[[CaseState], tuple[str, list[int], str | None]]] = {
+    "intake_review": lambda s: ("intake_review", [], None),
+    "ranking": lambda s: ("ranking", _unranked(s), None),
+    "conflict_check": lambda s: ("conflict_check", _one(s.candidate_mediator_id), None),
+    "disclosure_review": lambda s: _disclosure(s) or ("objections", [], None),
+    "awaiting_new_panel": lambda s: ("new_panel", [], None),
+    "accepted": _after_acceptance,
+    "scheduled": _after_acceptance,
 }
 
 
@@ -71,8 +97,8 @@ def waiting_on(state: CaseState) -> WaitingOn | None:
     rule = WAITS.get(state.stage)
     if rule is None:
         return None
-    kind, people = rule(state)
-    return WaitingOn(kind=kind, people=tuple(dict.fromkeys(people)), since=state.stage_since)
+    kind, people, since = rule(state)
+    return WaitingOn(kind=kind, people=tuple(dict.fromkeys(people)), since=since or state.stage_since)
 
 
 def describe(kind: str, names: list[str]) -> str:

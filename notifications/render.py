@@ -13,6 +13,7 @@ from jinja2.runtime import Context
 
 from core.settings import Settings
 from core.time import long_time, time_range, zone_for
+from core.wording import DISCLOSURE_HEADINGS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -46,6 +47,7 @@ class EmailRenderer:
         for env in (self._plain, self._html):
             env.filters["when"] = when
             env.filters["when_between"] = when_between
+            env.globals["disclosure_headings"] = DISCLOSURE_HEADINGS
 
     def render(self, template: str, time_zone: str | None = None, **context) -> RenderedEmail:
         """`time_zone`: the recipient's (an IANA name); times are shown in the center's zone without one."""

@@ -29,10 +29,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.types import Notification
 from core.db.migrate import upgrade_database
-from core.db.models import Case, DiscussionRoom, RoomMessage
+from core.db.models import Case, DiscussionRoom, Participant, Person, RoomMessage
 from core.db.session import create_engine, session_factory, transaction
 from core.scheduling import PollRespondent
 from core.settings import Settings
+from features.cases.roster import roster_for
 from features.discussions.service import digest_workflow_id, signal_digest
 from notifications.sender import Mailer, OutgoingEmail
 from tests.support import Center, emails, eventually, handle, make_case, make_center, status, wait_for_stage
@@ -55,10 +56,15 @@ from workflows.types import (
     CaseClosure,
     ConflictDecision,
     DeadlineExtension,
+    DisclosureAnswers,
+    DisclosureReply,
     IntakeDecision,
     MediatorMilestone,
     NewPanel,
+    ObjectionRuling,
     RankingSubmission,
+    Reconfirmation,
+    RosterChange,
     RosterParty,
     StaffAction,
 )
@@ -115,8 +121,29 @@ class Run:
             RankingSubmission(actor_id=actor or party_id, party_id=party_id, ranked=list(ranked), eliminated=list(eliminated)),
         )
 
-    async def decide(self, mediator: int, accept: bool, reason: str = ""):
-        await self.wf.execute_update(CaseWorkflow.decide_conflict, ConflictDecision(actor_id=mediator, accept=accept, reason=reason))
+    async def decide(self, mediator: int, accept: bool, reason: str = "", disclosure: DisclosureAnswers | None = None):
+        await self.wf.execute_update(CaseWorkflow.decide_conflict, ConflictDecision(actor_id=mediator, accept=accept, reason=reason, disclosure=disclosure))
+
+    async def reply(self, party: str, number: int, objects: bool, reason: str = ""):
+        party_id = self.people[party]
+        await self.wf.execute_update(
+            CaseWorkflow.respond_to_disclosure, DisclosureReply(actor_id=party_id, party_id=party_id, number=number, objects=objects, reason=reason)
+        )
+
+    async def rule(self, number: int, uphold: bool, reason: str):
+        await self.wf.execute_update(CaseWorkflow.decide_objection, ObjectionRuling(actor_id=self.staff, number=number, uphold=uphold, reason=reason))
+
+    async def add_person(self, name: str, role: str) -> int:
+        """Staff add an interested person (or a responding party) after acceptance: the table, then the roster saying who joined."""
+        async with transaction(self.sessions) as session:
+            person = Person(email=name.lower().replace(" ", ".") + "@example.com", full_name=name)
+            session.add(person)
+            await session.flush()
+            session.add(Participant(case_id=self.case_id, person_id=person.id, role=role, side="responding" if role == "party" else None))
+            await session.flush()
+            person_id, roster = person.id, await roster_for(session, self.case_id)
+        await self.wf.execute_update(CaseWorkflow.change_roster, RosterChange(parties=roster, actor_id=self.staff, added_person_id=person_id, added_role=role))
+        return person_id
 
     async def candidate(self, mediator: int):
         async def check():
@@ -261,6 +288,84 @@ async def extended_by_hours_deadline_then_withdrawn(run: Run) -> None:
     await run.candidate(m2)
     await run.emails_settled()
     await run.wf.execute_update(CaseWorkflow.withdraw, StaffAction(actor_id=run.staff, reason="The parties settled on their own."))
+
+
+async def ranked_for_mediator_1(run: Run) -> tuple[int, int, int]:
+    m1, m2, m3 = run.mediator(1), run.mediator(2), run.mediator(3)
+    await run.accept_intake([m1, m2, m3])
+    await run.rank("Katy Perry", [m1, m2, m3])
+    await run.rank("Taylor Swift", [m1, m3, m2])
+    await run.candidate(m1)
+    return m1, m2, m3
+
+
+async def disclosure_no_objection(run: Run) -> None:
+    """The mediator discloses at the conflict check; nobody objects; the window's timer accepts after two days."""
+    m1, _, _ = await ranked_for_mediator_1(run)
+    await run.decide(m1, accept=True, disclosure=DisclosureAnswers(relationship="I sold a house to Katy Perry in 2019.", relationship_person_ids=[]))
+    await run.stage("disclosure_review")
+    await run.env.sleep(timedelta(days=2, hours=1))
+    await run.stage("accepted")
+    await run.emails_settled()
+    await run.wf.execute_update(CaseWorkflow.close_case, CaseClosure(actor_id=m1, outcome="settled"))
+
+
+async def disclosure_objection_upheld(run: Run) -> None:
+    """A party objects to the disclosure; staff uphold it; the next mediator in the order accepts."""
+    m1, m2, _ = await ranked_for_mediator_1(run)
+    await run.decide(m1, accept=True, disclosure=DisclosureAnswers(past_services="I was Taylor Swift's agent until last year."))
+    await run.stage("disclosure_review")
+    await run.reply("Katy Perry", 1, objects=True, reason="The mediator worked for the other side.")
+    await run.rule(1, uphold=True, reason="Services to a party within a year are a conflict.")
+    await run.candidate(m2)
+    await run.decide(m2, accept=True, disclosure=DisclosureAnswers())
+    await run.stage("accepted")
+    await run.emails_settled()
+    await run.wf.execute_update(CaseWorkflow.close_case, CaseClosure(actor_id=m2, outcome="not_settled"))
+
+
+async def disclosure_objection_overruled(run: Run) -> None:
+    """One party says it does not object, the other objects; the window closes; staff overrule the objection."""
+    m1, _, _ = await ranked_for_mediator_1(run)
+    await run.decide(m1, accept=True, disclosure=DisclosureAnswers(financial_interest="I hold shares in the escrow company."))
+    await run.stage("disclosure_review")
+    await run.reply("Katy Perry", 1, objects=False)
+    await run.reply("Taylor Swift", 1, objects=True, reason="A financial interest.")
+    await run.env.sleep(timedelta(days=2, hours=1))
+    await run.rule(1, uphold=False, reason="A small shareholding is no conflict; it was disclosed.")
+    await run.stage("accepted")
+    await run.emails_settled()
+    await run.wf.execute_update(CaseWorkflow.close_case, CaseClosure(actor_id=m1, outcome="settled"))
+
+
+async def person_added_after_acceptance(run: Run) -> None:
+    """Accepted with nothing to disclose; an interested person joins (nothing to disclose again), then a party joins:
+    the mediator discloses, nobody objects within the window; a third person joins and a party's objection to the
+    mediator's disclosure about them is upheld, so the next mediator in the order serves."""
+    m1, m2, _ = await ranked_for_mediator_1(run)
+    await run.decide(m1, accept=True, disclosure=DisclosureAnswers())
+    await run.stage("accepted")
+    ivy = await run.add_person("Ivy Interested", "interested")
+    await run.wf.execute_update(CaseWorkflow.reconfirm, Reconfirmation(actor_id=m1, person_id=ivy, disclosure=DisclosureAnswers()))
+    harry = await run.add_person("Harry Styles", "party")
+    await run.wf.execute_update(
+        CaseWorkflow.reconfirm,
+        Reconfirmation(actor_id=m1, person_id=harry, disclosure=DisclosureAnswers(relationship="Harry is my cousin.", relationship_person_ids=[harry])),
+    )
+    await run.env.sleep(timedelta(days=2, hours=1))
+    await run.wf.execute_update(CaseWorkflow.record_fee_deposit, MediatorMilestone(actor_id=m1))
+    rex = await run.add_person("Rex Neighbour", "interested")
+    await run.wf.execute_update(
+        CaseWorkflow.reconfirm, Reconfirmation(actor_id=m1, person_id=rex, disclosure=DisclosureAnswers(other_matters="Rex and I share an office."))
+    )
+    # Disclosure records: 1 the conflict check, 2 Ivy, 3 Harry, 4 Rex.
+    await run.reply("Katy Perry", 4, objects=True, reason="The mediator shares an office with a witness.")
+    await run.rule(4, uphold=True, reason="Sharing an office with someone on the case is a conflict.")
+    await run.candidate(m2)
+    await run.decide(m2, accept=True, disclosure=DisclosureAnswers())
+    await run.stage("accepted")
+    await run.emails_settled()
+    await run.wf.execute_update(CaseWorkflow.close_case, CaseClosure(actor_id=m2, outcome="settled"))
 
 
 async def rejected_at_intake(run: Run) -> None:
@@ -426,6 +531,10 @@ SCENARIOS: dict[str, tuple[Callable[[Run], Awaitable[None]], str]] = {
     "withdrawn-mid-conflict-check": (withdrawn_mid_conflict_check, "withdrawn"),
     "extended-by-hours-deadline-then-withdrawn": (extended_by_hours_deadline_then_withdrawn, "withdrawn"),
     "rejected-at-intake": (rejected_at_intake, "rejected"),
+    "disclosure-no-objection": (disclosure_no_objection, "closed"),
+    "disclosure-objection-upheld": (disclosure_objection_upheld, "closed"),
+    "disclosure-objection-overruled": (disclosure_objection_overruled, "closed"),
+    "person-added-after-acceptance": (person_added_after_acceptance, "closed"),
 }
 
 

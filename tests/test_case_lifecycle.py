@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from core.db.models import BallotRecord, Case
 from core.time import long_time, zone_for
@@ -517,9 +518,12 @@ async def test_staff_can_withdraw_a_case_mid_conflict_check(time_skipping_env, s
     assert "for which you were asked to do a conflict check, has been withdrawn" in to_mediator.text_body
     assert "settled on their own" not in to_mediator.text_body
     assert "Reason: The parties settled on their own." in next(e for e in notices if e.to_email == "katy.perry@example.com").text_body
-    # The case's workflow completes when the case ends (the retention Schedule deletes its records later); a later
-    # action through the web answers "already over" (tests/test_web_staff.py).
+    # The case's workflow completed when the case ended, so a second withdrawal reaches nothing (the app's door,
+    # features/lifecycle.py, answers it "This case is already over").
     assert await wf.result() == "withdrawn"
+    with pytest.raises(RPCError) as refused:
+        await wf.execute_update(CaseWorkflow.withdraw, StaffAction(actor_id=center.staff.id, reason="again"))
+    assert refused.value.status == RPCStatusCode.NOT_FOUND
 
 
 async def test_rejected_intake_tells_the_filer_why(time_skipping_env, sessions, settings):

@@ -11,8 +11,11 @@ from datetime import timedelta
 from temporalio import workflow
 
 from core.db.models import Case
-from tests.support import emails, eventually, handle, make_case, make_center, wait_for_stage
+from features.cases.roster import roster_for
+from tests.support import emails, eventually, handle, join_case, make_case, make_center, wait_for_stage
 from workflows.case import (
+    BALLOT_RECEIPT_PATCH,
+    DISCLOSURE_PATCH,
     INVITATION_FIRST_PATCH,
     LOCAL_BALLOT_AUDIT_PATCH,
     PEOPLE_TOLD_PATCH,
@@ -20,7 +23,7 @@ from workflows.case import (
     RETENTION_PATCH,
     CaseWorkflow,
 )
-from workflows.types import CaseClosure, ConflictDecision, IntakeDecision, RankingSubmission
+from workflows.types import CaseClosure, ConflictDecision, DisclosureAnswers, IntakeDecision, RankingSubmission, Reconfirmation, RosterChange
 from workflows.worker import build_worker
 
 
@@ -74,6 +77,8 @@ async def test_case_started_before_the_patches_finishes_on_the_current_code(time
     # the words of the emails it does send are the new ones, which address each recipient in their role.
     assert PEOPLE_TOLD_PATCH not in str(markers)
     assert await emails(sessions, "Mediator selected") == []
+    # Its first ballot was taken the old way, so its second gets no receipt either.
+    assert BALLOT_RECEIPT_PATCH not in str(markers) and await emails(sessions, "Receipt of") == []
     assert len(await emails(sessions, "You are the mediator", to="mediator1@example.com")) == 1
     ballot_events = [
         e
@@ -125,3 +130,38 @@ async def test_a_case_already_sleeping_on_its_own_retention_timer_still_purges_o
         assert await wf.result() == "closed"
     markers = patch_markers(await wf.fetch_history())
     assert f'"id":"{RETENTION_PATCH}"' in str(markers) and RETENTION_BY_SCHEDULE_PATCH not in str(markers)
+
+
+async def test_a_case_accepted_before_disclosures_asks_its_mediator_again_when_someone_joins(time_skipping_env, sessions, settings, monkeypatch):
+    """The continuing duty reaches cases accepted on the older code: the first person to join after the current code
+    takes over is asked about (the patch is decided there, once, for the case)."""
+    env = time_skipping_env
+    center = await make_center(sessions)
+    m1, m2, m3 = (m.id for m in center.mediators[:3])
+    monkeypatch.setattr(workflow, "patched", lambda _patch_id: False)
+    older = settings.model_copy(update={"worker_max_cached_workflows": 0})
+    async with build_worker(env.client, sessions, older):
+        case_id, people = await make_case(sessions, env.client, settings)
+        wf = handle(env.client, settings, case_id)
+        await wf.execute_update(CaseWorkflow.review_intake, IntakeDecision(accept=True, actor_id=center.staff.id, panel=[m1, m2, m3]))
+        await wait_for_stage(env.client, settings, case_id, "ranking")
+        for party in people.values():
+            await wf.execute_update(CaseWorkflow.submit_ranking, RankingSubmission(actor_id=party, party_id=party, ranked=[m1, m2, m3]))
+        await wait_for_stage(env.client, settings, case_id, "conflict_check")
+        await wf.execute_update(CaseWorkflow.decide_conflict, ConflictDecision(actor_id=m1, accept=True))
+        await wait_for_stage(env.client, settings, case_id, "accepted")
+    monkeypatch.undo()
+    assert patch_markers(await wf.fetch_history()) == []
+
+    async with build_worker(env.client, sessions, settings):
+        ivy = await join_case(sessions, env.client, settings, case_id, "Ivy Interested", "interested")
+        async with sessions() as session:
+            roster = await roster_for(session, case_id)
+        await wf.execute_update(CaseWorkflow.change_roster, RosterChange(parties=roster, added_person_id=ivy, added_role="interested"))
+        asked = (await wf.query(CaseWorkflow.status)).disclosures
+        assert [(r.kind, r.status, r.about_person_id) for r in asked] == [("reconfirmation", "awaiting_mediator", ivy)]
+        await eventually(lambda: emails(sessions, "Please confirm again: a person joined", to="mediator1@example.com"))
+        await wf.execute_update(CaseWorkflow.reconfirm, Reconfirmation(actor_id=m1, person_id=ivy, disclosure=DisclosureAnswers()))
+        await wf.execute_update(CaseWorkflow.close_case, CaseClosure(actor_id=m1, outcome="settled"))
+        assert await wf.result() == "closed"
+    assert f'"id":"{DISCLOSURE_PATCH}"' in str(patch_markers(await wf.fetch_history()))

@@ -11,6 +11,7 @@ from core.db.models import BallotRecord, Case, Participant
 from core.db.session import transaction
 from features.cases.roster import NewCase, PartyContact, file_case, roster_for
 from tests.support import eventually, handle, wait_for_stage
+from workflows.ballot_fingerprint import ballot_fingerprint
 from workflows.case import CaseWorkflow
 from workflows.types import ConflictDecision, IntakeDecision, NewPanel
 
@@ -226,14 +227,15 @@ async def test_party_ranks_through_the_json_api(web):
 
         receipt = await b.http.put(url, json={"ranked": [m3, m1, m2]}, headers={"X-CSRF-Token": b.csrf, "Idempotency-Key": "click-1"})
         assert receipt.status_code == 200
-        assert receipt.json() == {"ranking_round": 1, "revision": False, "unchanged": False, "waiting_for_count": 1}
+        fingerprint = ballot_fingerprint(s.case_id, 1, s.taylor, [m3, m1, m2], [])
+        assert receipt.json() == {"ranking_round": 1, "revision": False, "unchanged": False, "waiting_for_count": 1, "fingerprint": fingerprint}
         repeat = await b.http.put(url, json={"ranked": [m3, m1, m2]}, headers={"X-CSRF-Token": b.csrf, "Idempotency-Key": "click-1"})
         assert repeat.json() == receipt.json()
         same = await b.api("PUT", url, {"party_id": s.taylor, "ranked": [m3, m1, m2], "eliminated": []})
         assert same.json()["unchanged"] is True and same.json()["revision"] is True
 
         mine = (await b.api("GET", url)).json()["my_ballot"]
-        assert mine["ranked"] == [m3, m1, m2] and mine["eliminated"] == []
+        assert mine["ranked"] == [m3, m1, m2] and mine["eliminated"] == [] and mine["fingerprint"] == fingerprint
 
         forged = await b.http.put(url, json={"ranked": [m1, m2, m3]})
         assert forged.status_code == 403

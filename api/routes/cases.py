@@ -133,6 +133,7 @@ async def case_home_page(request: Request, db, access: CaseAccess, problem: Doma
         no_action=NO_ACTION,
         mediator=home.mediator,
         selection=home.selection,
+        disclosures=home.disclosures,
         access=access,
         events=home.events,
         messages=home.messages,

@@ -134,7 +134,13 @@ async def get_ranking(ctx: Ctx, db: Db, access: CaseInView, party: PartyQuery = 
         deadline=view.state.stage_deadline,
         max_eliminations=view.max_eliminations,
         panel=view.panel,
-        my_ballot=BallotOut(ranked=ballot.ranked, eliminated=ballot.eliminated, submitted_by_id=ballot.submitted_by_id, submitted_at=ballot.submitted_at)
+        my_ballot=BallotOut(
+            ranked=ballot.ranked,
+            eliminated=ballot.eliminated,
+            submitted_by_id=ballot.submitted_by_id,
+            submitted_at=ballot.submitted_at,
+            fingerprint=ballot.fingerprint,
+        )
         if ballot
         else None,
     )
@@ -155,7 +161,13 @@ async def put_ranking(
 ) -> ReceiptOut:
     """Submit or revise your ranking. An invalid ballot is 422; a round that is not open is 409."""
     receipt = await submit_ranking(ctx, db, access, body, key=idempotency_key or "", source="api")
-    return ReceiptOut(ranking_round=receipt.ranking_round, revision=receipt.revision, unchanged=receipt.unchanged, waiting_for_count=len(receipt.waiting_for))
+    return ReceiptOut(
+        ranking_round=receipt.ranking_round,
+        revision=receipt.revision,
+        unchanged=receipt.unchanged,
+        waiting_for_count=len(receipt.waiting_for),
+        fingerprint=receipt.fingerprint,
+    )
 
 
 @router.get("/api/v1/mediators/{person_id}", response_model=MediatorOut, responses=documented(401, 404))

@@ -17,6 +17,7 @@ from core.db.models import Case
 from core.errors import DomainError, Invalid
 from core.stages import FINAL_STAGES, stage_label
 from core.waiting import KINDS, human_duration
+from features.cases.disclosures import STATUS_LABELS as DISCLOSURE_STATUS_LABELS
 from features.scheduling.service import poll_temporal_url, scheduling
 from features.staff import board, console, directory, outbox
 from features.staff.models import (
@@ -32,6 +33,7 @@ from features.staff.models import (
     IntakeReview,
     NewPanel,
     NewParticipant,
+    ObjectionDecision,
     Outbox,
     RoundClosing,
     StaffCase,
@@ -154,6 +156,7 @@ async def case_page(request: Request, ctx, db, viewer, case_id: int, problem: Do
         roles=ADDABLE_ROLES,
         sides=SIDES,
         kinds=REPRESENTATIVE_KINDS,
+        disclosure_labels=DISCLOSURE_STATUS_LABELS,
         section="cases",
     )
 
@@ -205,6 +208,13 @@ async def withdraw_form(request: Request, ctx: Ctx, db: Db, viewer: StaffViewer,
     return await _staff_form(request, ctx, db, viewer, case_id, Withdrawal, lambda withdrawal: console.withdraw(ctx, db, viewer.id, case_id, withdrawal))
 
 
+@router.post("/staff/cases/{case_id}/disclosures/{number}/decision", include_in_schema=False, dependencies=CSRF)
+async def objection_decision_form(request: Request, ctx: Ctx, db: Db, viewer: StaffViewer, case_id: PathId, number: PathId):
+    return await _staff_form(
+        request, ctx, db, viewer, case_id, ObjectionDecision, lambda decision: console.decide_objection(ctx, db, viewer.id, case_id, number, decision)
+    )
+
+
 @router.post("/staff/cases/{case_id}/participants", include_in_schema=False, dependencies=CSRF)
 async def add_participant_form(request: Request, ctx: Ctx, db: Db, viewer: StaffViewer, case_id: PathId):
     return await _staff_form(request, ctx, db, viewer, case_id, NewParticipant, lambda new: add_participant(ctx, case_id, new))
@@ -243,6 +253,13 @@ async def post_close_ranking(ctx: Ctx, db: Db, viewer: StaffViewer, case_id: Pat
 async def post_new_panel(ctx: Ctx, db: Db, viewer: StaffViewer, case_id: PathId, body: NewPanel) -> ActionResult:
     """Propose a new panel (empty: from the directory); a new ranking round starts."""
     return await console.propose_new_panel(ctx, db, viewer.id, case_id, body)
+
+
+@router.post("/api/v1/staff/cases/{case_id}/disclosures/{number}/decision", response_model=ActionResult, dependencies=CSRF, responses=ACTION_ERRORS)
+async def post_objection_decision(ctx: Ctx, db: Db, viewer: StaffViewer, case_id: PathId, number: PathId, body: ObjectionDecision) -> ActionResult:
+    """Decide a party's objection to a mediator's disclosure: uphold it (the next mediator in the order is asked, or a
+    new panel is needed) or overrule it (the disclosure stands), with the reason the parties and the mediator read."""
+    return await console.decide_objection(ctx, db, viewer.id, case_id, number, body)
 
 
 @router.post("/api/v1/staff/cases/{case_id}/withdraw", response_model=ActionResult, dependencies=CSRF, responses=ACTION_ERRORS)

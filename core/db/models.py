@@ -166,6 +166,9 @@ class BallotRecord(Base):
     submitted_at: Mapped[datetime] = mapped_column()
     # The workflow's own key for the submission, so an activity retry records it once.
     submission_key: Mapped[str] = mapped_column(String(200), unique=True)
+    # A short digest of the ballot as counted (workflows/ballot_fingerprint.py), which the party's receipt gives too;
+    # empty for ballots recorded before fingerprints.
+    fingerprint: Mapped[str] = mapped_column(String(20), default="")
 
 
 class Email(Base):

@@ -24,8 +24,19 @@ WHAT_HAPPENED = {
     "declined": "You declined this case for a conflict, so the center asked the next mediator. Nothing more is needed from you.",
     "timed_out": "Your answer to the conflict check did not arrive by {deadline}, so the case was offered to the next mediator. Nothing more is needed from you.",
     "withdrawn": "The center withdrew this case while your conflict check was open. Nothing more is needed from you.",
+    "disclosed": "You accepted this case with a disclosure, which the parties may object to until {until}. Without an objection you become "
+    "their mediator; if a party objects, the center decides. We will email you the outcome.",
+    "objection_upheld": "The center upheld a party's objection to your disclosure, so the case was passed to the next mediator. Nothing more is needed from you.",
+    "stepped_down": "You stepped down from this case for a conflict, so the center asked the next mediator. Nothing more is needed from you.",
 }
-ENDED_HEADINGS = {"declined": "You declined this case", "timed_out": "Your conflict check has closed", "withdrawn": "This case was withdrawn"}
+ENDED_HEADINGS = {
+    "declined": "You declined this case",
+    "timed_out": "Your conflict check has closed",
+    "withdrawn": "This case was withdrawn",
+    "disclosed": "Your disclosure is with the parties",
+    "objection_upheld": "An objection to your disclosure was upheld",
+    "stepped_down": "You stepped down from this case",
+}
 
 
 @dataclass
@@ -36,6 +47,7 @@ class MediatorRequest:
     open: bool
     # Their last request, as the case's published state records it (a case on the older mirror records none).
     attempt: ConflictAttempt | None
+    state: CaseState | None = None
 
     @property
     def heading(self) -> str:
@@ -43,17 +55,23 @@ class MediatorRequest:
 
     @property
     def what_happened(self) -> str:
-        return what_happened(self.attempt) if self.attempt else ""
+        return what_happened(self.attempt, self.state) if self.attempt else ""
 
 
 def last_attempt(state: CaseState, mediator_id: int) -> ConflictAttempt | None:
     return next((a for a in reversed(state.conflict_attempts) if a.mediator_id == mediator_id), None)
 
 
-def what_happened(attempt: ConflictAttempt) -> str:
+def _utc_words(moment: str | None, otherwise: str) -> str:
+    return as_utc(datetime.fromisoformat(moment)).strftime("%B %-d, %Y at %-I:%M %p UTC") if moment else otherwise
+
+
+def what_happened(attempt: ConflictAttempt, state: CaseState | None = None) -> str:
     text = WHAT_HAPPENED.get(attempt.outcome, "")
-    deadline = as_utc(datetime.fromisoformat(attempt.deadline)).strftime("%B %-d, %Y at %-I:%M %p UTC") if attempt.deadline else "the deadline"
-    return text.format(deadline=deadline)
+    # A disclosure under review: the parties' window, from the mediator's last disclosure.
+    disclosure = next((r for r in reversed(state.disclosures) if r.mediator_id == attempt.mediator_id), None) if state else None
+    until = _utc_words(disclosure.objections_until if disclosure else None, "the window closes")
+    return text.format(deadline=_utc_words(attempt.deadline, "the deadline"), until=until)
 
 
 def is_checking(state: CaseState, mediator_id: int) -> bool:
@@ -74,4 +92,4 @@ async def mediator_request(db: AsyncSession, viewer: Viewer, case_id: int) -> Me
     attempt, checking = last_attempt(state, viewer.id), is_checking(state, viewer.id)
     if not checking and (attempt is None or attempt.outcome not in WHAT_HAPPENED):
         return None
-    return MediatorRequest(case=case, title=(await case_titles(db, [case_id]))[case_id], open=checking, attempt=attempt)
+    return MediatorRequest(case=case, title=(await case_titles(db, [case_id]))[case_id], open=checking, attempt=attempt, state=state)

@@ -87,8 +87,10 @@ class CaseItem(BaseModel):
     stage_label: str
     stage_deadline: UtcDateTime | None = Field(description="RFC 3339, UTC")
     conflict_check_requested: bool = Field(description="You are the mediator asked to do this case's conflict check")
-    conflict_check_ended: Literal["declined", "timed_out", "withdrawn"] | None = Field(
-        None, description="You were asked for this case's conflict check and are not on it: how your request ended"
+    conflict_check_ended: Literal["declined", "timed_out", "withdrawn", "disclosed", "objection_upheld", "stepped_down"] | None = Field(
+        None,
+        description="You were asked for this case's conflict check and are not on it: how your request ended (disclosed: your disclosure is "
+        "with the parties until their window closes)",
     )
     what_happened: str = Field("", description="That ending, as a sentence for you")
 

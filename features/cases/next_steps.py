@@ -1,6 +1,7 @@
 """Each person's next steps on a case, computed from its lifecycle status."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from core.case_state import CaseState
 
@@ -26,6 +27,18 @@ def next_steps(status: CaseState, viewer_id: int, is_staff: bool, acts_for: list
             steps.append(NextStep("Submit Mediator Ranking", f"/cases/{case}/ranking"))
     if status.stage == "conflict_check" and status.candidate_mediator_id == viewer_id:
         steps.append(NextStep("Complete the conflict check: accept the case or decline for a conflict", f"/cases/{case}/conflict-check"))
+    now = datetime.now(UTC)
+    for record in status.disclosures:
+        window_open = record.status in ("open", "objected") and record.objections_until and now < datetime.fromisoformat(record.objections_until)
+        answered = {r.party_id for r in record.responses}
+        if window_open and any(p in record.may_object_party_ids and p not in answered for p in acts_for):
+            steps.append(NextStep("Read the mediator's disclosure and say whether you object", f"/cases/{case}/disclosures/{record.number}"))
+        if record.status == "awaiting_mediator" and record.mediator_id == viewer_id and status.mediator_id == viewer_id:
+            steps.append(
+                NextStep("Confirm again that you have no conflict of interest with a person who joined", f"/cases/{case}/reconfirm/{record.about_person_id}")
+            )
+        if is_staff and record.status == "objected":
+            steps.append(NextStep("Decide the objection to the mediator's disclosure", f"/staff/cases/{case}#disclosures"))
     if status.stage in ("accepted", "scheduled") and status.mediator_id == viewer_id:
         if not status.fee_deposit_collected:
             steps.append(NextStep("Collect fee deposit", f"/cases/{case}/mediator"))

@@ -2,7 +2,7 @@
 database (the case's state as its workflow published it), so none of these pages waits on a worker."""
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
@@ -17,7 +17,8 @@ from core.stages import stage_label
 from core.time import as_utc
 from core.wording import duration_words
 from features.access import CaseAccess, Viewer
-from features.cases.mediator_requests import last_attempt, what_happened
+from features.cases.disclosures import DisclosureView, disclosure_views
+from features.cases.mediator_requests import WHAT_HAPPENED, last_attempt, what_happened
 from features.cases.models import CaseItem, CasePage, CaseUserOut, ContactOut, IntakeOut, MessageOut, NewMessage, WelcomeOut
 from features.cases.next_steps import MARK_THE_TIMES, NextStep, next_steps
 from features.cases.state import case_state
@@ -57,9 +58,10 @@ async def my_cases(db: AsyncSession, viewer: Viewer, page: int = 1) -> CasePage:
     items = []
     for c in cases:
         requested = c.stage == "conflict_check" and c.candidate_mediator_id == viewer.id
-        ended = None
+        ended, state = None, None
         if not (viewer.is_staff or requested or c.id in participating):
-            ended = last_attempt(await case_state(db, c), viewer.id)
+            state = await case_state(db, c)
+            ended = last_attempt(state, viewer.id)
         items.append(
             CaseItem(
                 id=c.id,
@@ -69,8 +71,8 @@ async def my_cases(db: AsyncSession, viewer: Viewer, page: int = 1) -> CasePage:
                 stage_label=stage_label(c.stage),
                 stage_deadline=as_utc(c.stage_deadline) if c.stage_deadline else None,
                 conflict_check_requested=requested,
-                conflict_check_ended=ended.outcome if ended and ended.outcome != "pending" else None,
-                what_happened=what_happened(ended) if ended else "",
+                conflict_check_ended=ended.outcome if ended and ended.outcome in WHAT_HAPPENED else None,
+                what_happened=what_happened(ended, state) if ended else "",
             )
         )
     return CasePage(items=items, total=total, page=page, pages=pages, page_size=MY_CASES_PAGE_SIZE)
@@ -102,6 +104,8 @@ class CaseHome:
     messages: list[MessageOut]
     welcome: WelcomeOut
     selection: MediatorSelection | None = None
+    # Disclosures the parties may still object to (or the center decide), and re-confirmations waiting.
+    disclosures: list[DisclosureView] = field(default_factory=list)
 
 
 UNABLE_TO_SERVE = {"declined": "was unable to accept the matter", "timed_out": "did not confirm acceptance in time"}
@@ -146,6 +150,7 @@ async def case_home(db: AsyncSession, access: CaseAccess, center_name: str) -> C
         messages=await case_messages(db, access),
         welcome=welcome(case, center_name),
         selection=await mediator_selection(db, state),
+        disclosures=[view for view in await disclosure_views(db, access, state) if view.record.pending],
     )
 
 

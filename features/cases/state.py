@@ -123,4 +123,5 @@ def _view(record: BallotRecord) -> BallotView:
         ranked=list(record.ranked),
         eliminated=list(record.eliminated),
         submitted_at=as_utc(record.submitted_at).isoformat(),
+        fingerprint=record.fingerprint or "",
     )

@@ -86,6 +86,7 @@ class BallotOut(BaseModel):
     eliminated: list[int]
     submitted_by_id: int
     submitted_at: str = Field(description="RFC 3339, UTC")
+    fingerprint: str = Field("", description="The fingerprint of this ballot as counted, as in the receipt email (README: how it is computed).")
 
 
 class RankingOut(BaseModel):
@@ -107,3 +108,4 @@ class ReceiptOut(BaseModel):
     revision: bool = Field(description="True when this replaced an earlier ballot of this round.")
     unchanged: bool = Field(description="True when the ballot was identical to the one already submitted.")
     waiting_for_count: int = Field(description="How many parties have not ranked yet.")
+    fingerprint: str = Field("", description="The fingerprint of the party's ballot as it now counts; the receipt email gives it too.")

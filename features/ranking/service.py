@@ -234,6 +234,8 @@ def receipt_notice(receipt: RankingReceipt) -> str:
         said = "Your ranking was revised."
     else:
         said = "Your ranking was submitted."
+    if receipt.fingerprint and not receipt.unchanged:
+        said += f" Its fingerprint is {receipt.fingerprint}; a receipt is on its way by email."
     waiting = len(receipt.waiting_for)
     if waiting:
         return f"{said} The center is waiting for {waiting} more part{'y' if waiting == 1 else 'ies'} to rank."

@@ -35,13 +35,14 @@ from features.staff.models import (
     FiledRequest,
     IntakeReview,
     NewPanel,
+    ObjectionDecision,
     ParticipantRow,
     RoundClosing,
     StaffCase,
     Withdrawal,
 )
 from workflows.case import CaseWorkflow
-from workflows.types import DeadlineExtension, IntakeDecision, StaffAction
+from workflows.types import DeadlineExtension, IntakeDecision, ObjectionRuling, StaffAction
 from workflows.types import NewPanel as PanelProposal
 
 STAGE_CHOICES = [(s.value, STAGE_LABELS[s]) for s in Stage]
@@ -211,6 +212,9 @@ async def case_detail(ctx: AppContext, db: AsyncSession, case_id: int) -> CaseDe
     for tally in ([state.tally] if state.tally else []) + state.tally_history:
         ids |= set(tally.order) | set(tally.eliminated) | {int(m) for m in tally.scores}
     ids |= {a.mediator_id for a in state.conflict_attempts}
+    for disclosure in state.disclosures:
+        ids |= {disclosure.mediator_id, disclosure.about_person_id, disclosure.decided_by_id, *disclosure.relationship_person_ids}
+        ids |= set(disclosure.may_object_party_ids) | {r.party_id for r in disclosure.responses} | {r.by_id for r in disclosure.responses}
     for ballot in ballots:
         ids |= {ballot.party_id, ballot.submitted_by_id, *ballot.ranked, *ballot.eliminated}
     for record in audit:
@@ -236,11 +240,26 @@ async def case_detail(ctx: AppContext, db: AsyncSession, case_id: int) -> CaseDe
         participants=await participants_of(db, case_id),
         status=state,
         ballots=ballots,
-        ballot_audit=[BallotAuditRow.model_validate(r) for r in audit],
+        ballot_audit=_audit_rows(state, list(audit)),
         names=names,
         temporal_url=temporal_url(ctx, case_id),
     )
     return CaseDetail(case=case, view=view, directory=await directory(db, listed_only=True))
+
+
+def _audit_rows(state: CaseState, audit: list[BallotRecord]) -> list[BallotAuditRow]:
+    """Every ballot as submitted, each marked if a tally counted it: the last ballot of the round of each party counted."""
+    counted_ids: set[int] = set()
+    for tally in state.tally_history:
+        of_round = [r for r in audit if r.ranking_round == tally.ranking_round]
+        # Tallies from before the counted parties were recorded counted every party's last ballot.
+        parties = set(tally.counted_party_ids) if tally.counted_party_ids else {r.party_id for r in of_round} if tally.ballots_counted else set()
+        last: dict[int, BallotRecord] = {}
+        for record in of_round:
+            if record.party_id in parties and (record.party_id not in last or record.id > last[record.party_id].id):
+                last[record.party_id] = record
+        counted_ids |= {r.id for r in last.values()}
+    return [BallotAuditRow.model_validate(r).model_copy(update={"counted": r.id in counted_ids}) for r in audit]
 
 
 # ---- staff actions on a case ------------------------------------------------------------------------
@@ -304,6 +323,21 @@ async def propose_new_panel(ctx: AppContext, db: AsyncSession, actor_id: int, ca
     if chosen:
         return _result(f"A new panel of {len(chosen)} mediators was proposed; the parties are asked to rank it.", state)
     return _result("A new panel was proposed from the directory; the parties are asked to rank it.", state)
+
+
+async def decide_objection(ctx: AppContext, db: AsyncSession, actor_id: int, case_id: int, number: int, decision: ObjectionDecision) -> ActionResult:
+    """Uphold or overrule a party's objection to a mediator's disclosure, with the reason everyone concerned reads."""
+    case = await get_case(db, case_id)
+    state = await case_state(db, case)
+    if not any(r.number == number and r.disclosed for r in state.disclosures):
+        raise NotFound("No such disclosure on this case.")
+    ruling = ObjectionRuling(actor_id=actor_id, number=number, uphold=decision.uphold, reason=decision.reason)
+    state = await state_after(db, case, await run_update(ctx, case_id, CaseWorkflow.decide_objection, ruling, db=db))
+    if not decision.uphold:
+        return _result("The objection was overruled: the disclosure stands. The parties and the mediator are told why by email.", state)
+    if state.stage == "conflict_check":
+        return _result("The objection was upheld: the next mediator in the order is asked for the conflict check. Everyone is told by email.", state)
+    return _result("The objection was upheld: no mediator is left in the order, so the case needs a new panel. Everyone is told by email.", state)
 
 
 async def withdraw(ctx: AppContext, db: AsyncSession, actor_id: int, case_id: int, withdrawal: Withdrawal) -> ActionResult:

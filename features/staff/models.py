@@ -76,6 +76,18 @@ class NewPanel(BaseModel):
     panel: Panel
 
 
+class ObjectionDecision(BaseModel):
+    """The center's decision on a party's objection to a mediator's disclosure, with the reason the parties and the
+    mediator read: uphold it (the next mediator in the order is asked) or overrule it (the disclosure stands)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uphold: bool
+    reason: Annotated[str, Paragraphs(2000, "the reason", required="Give the reason for the decision; the parties and the mediator read it.")] = Field(
+        "", description="Required; the parties and the mediator read it.", validate_default=True
+    )
+
+
 class Withdrawal(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -242,6 +254,8 @@ class BallotAuditRow(BaseModel):
     ranked: list[int]
     eliminated: list[int]
     submitted_at: UtcDateTime = Field(description="RFC 3339, UTC")
+    fingerprint: str = Field("", description="The ballot's fingerprint (README: the canonical form); empty for ballots from before fingerprints.")
+    counted: bool = Field(False, description="True for the ballot the round's tally counted (each party's last of the round).")
 
 
 class StaffCase(BaseModel):

@@ -19,8 +19,11 @@ from features.lifecycle import run_update
 from features.staff.console import get_case
 from features.staff.models import ADDABLE_ROLES, NewParticipant
 from workflows.case import CaseWorkflow
+from workflows.types import RosterChange
 
 ROLE_NAMES = {**ADDABLE_ROLES, "mediator": "Mediator", "staff": "Center staff"}
+# Once the mediator has answered the disclosure questions, whoever joins is asked about (the continuing duty).
+RECONFIRMING_STAGES = ("disclosure_review", "accepted", "scheduled")
 
 
 def _refused(field: str, message: str) -> Invalid:
@@ -35,7 +38,14 @@ async def _change_roster(ctx: AppContext, db: AsyncSession, case_id: int, add: P
     person at once), the workflow is given the table's roster again, so the two never disagree."""
     rows = (await db.execute(select(Participant).where(Participant.case_id == case_id).order_by(Participant.id))).scalars().all()
     after = [p for p in rows if p is not remove] + ([add] if add is not None else [])
-    await run_update(ctx, case_id, CaseWorkflow.set_roster, roster_of(after))
+    # Who joins is said, so that once a mediator serves they confirm again that they have no conflict with them.
+    change = RosterChange(
+        parties=roster_of(after),
+        added_person_id=add.person_id if add is not None else None,
+        added_role=add.role if add is not None else "",
+        removed_person_id=remove.person_id if remove is not None else None,
+    )
+    await run_update(ctx, case_id, CaseWorkflow.change_roster, change)
     if add is not None:
         db.add(add)
     if remove is not None:
@@ -44,7 +54,8 @@ async def _change_roster(ctx: AppContext, db: AsyncSession, case_id: int, add: P
         await db.commit()
     except IntegrityError:
         await db.rollback()
-        await run_update(ctx, case_id, CaseWorkflow.set_roster, await roster_for(db, case_id))
+        undone = RosterChange(parties=await roster_for(db, case_id), removed_person_id=add.person_id if add is not None else None)
+        await run_update(ctx, case_id, CaseWorkflow.change_roster, undone)
         raise
 
 
@@ -54,7 +65,7 @@ async def add_participant(ctx: AppContext, case_id: int, new: NewParticipant) ->
 
 
 async def _add(ctx: AppContext, db: AsyncSession, case_id: int, new: NewParticipant) -> str:
-    await get_case(db, case_id)
+    stage_before = (await get_case(db, case_id)).stage
     if new.role == "representative":
         party = (
             await db.execute(select(Participant).where(Participant.case_id == case_id, Participant.person_id == new.represents_id, Participant.role == "party"))
@@ -86,6 +97,8 @@ async def _add(ctx: AppContext, db: AsyncSession, case_id: int, new: NewParticip
     await _change_roster(ctx, db, case_id, add=added)
 
     notice = f"{person.full_name} was added as {_role_phrase(new)}."
+    if stage_before in RECONFIRMING_STAGES:
+        notice += " The mediator is asked to confirm again that they have no conflict of interest with them."
     if person.password_hash is None:
         title = (await case_titles(db, [case_id]))[case_id]
         await send_password_link(ctx, db, person, "activation", case_title=title)

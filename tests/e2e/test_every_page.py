@@ -1,8 +1,8 @@
 """Every page each kind of person can open, on a phone and to axe-core.
 
 A world with something on every page is built through the JSON API first: the demo case ranked, accepted by its
-mediator and filled (a calendar event, times proposed for the mediation and marked by a party, a document, a caucus
-room, a Case Home message); a second case open for
+mediator with a disclosure both parties accept, someone joining after (so a re-confirmation waits), and filled (a calendar event,
+times proposed for the mediation and marked by a party, a document, a caucus room, a Case Home message); a second case open for
 ranking, with a representative for the responding party; a fresh password link. Then each person (nobody signed
 in, a party, a representative, the mediator, staff) opens every page they can: at 360 and 390 px wide the page
 must not scroll sideways (screenshots test-artifacts/e2e/phone-<width>-<role>-<page>.png), and axe-core must find
@@ -25,6 +25,7 @@ REPRESENTATIVE = ("Robin Counsel", "robin.counsel@example.com", "counsel-for-tay
 LONG_FILE_NAME = "roof-inspection-report-for-the-property-at-742-evergreen-terrace-final-version.pdf"
 LONG_LINK = "https://meet.example.com/mediation-session-katy-perry-vs-taylor-swift-room-0123456789"
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+DISCLOSED = "Years ago I sold a condominium to Katy Perry through my former brokerage, https://brokerage.example.com/listings/0123456789."
 
 
 @dataclass
@@ -38,6 +39,8 @@ class World:
     caucus_room: int = 0
     email_id: int = 0
     unused_link: str = ""
+    # Who joined the accepted case after acceptance: the mediator's re-confirmation waits on them.
+    joined_id: int = 0
     pages: dict = field(default_factory=dict)
 
 
@@ -73,8 +76,19 @@ def world(site: Site) -> World:
     w.mediator_id = checking["status"]["candidate_mediator_id"]
     w.mediator_email = MEDIATOR_EMAILS[checking["names"][str(w.mediator_id)]]
     mediator = site.sign_in("mediator", w.mediator_email, MEDIATOR_PASSWORD)
-    api(mediator, "POST", f"/api/v1/cases/{w.accepted_case}/conflict-check", {"accept": True})
+    # The mediator accepts with a disclosure, which both parties accept; then someone joins and a re-confirmation waits.
+    disclosure = {"accept": True, "relationship": True, "relationship_details": DISCLOSED, "relationship_with": [w.katy_id]}
+    api(mediator, "POST", f"/api/v1/cases/{w.accepted_case}/conflict-check", disclosure)
+    for party in (katy, taylor):
+        api(party, "POST", f"/api/v1/cases/{w.accepted_case}/disclosures/1/answer", {"objects": False})
     api_until(mediator, f"/api/v1/cases/{w.accepted_case}", lambda c: c["stage"] == "accepted", "the mediator's acceptance")
+    api(
+        staff,
+        "POST",
+        f"/api/v1/staff/cases/{w.accepted_case}/participants",
+        {"name": "Nora Neighbour", "email": "nora.neighbour@example.com", "role": "interested"},
+    )
+    w.joined_id = next(p["person_id"] for p in api(staff, "GET", f"/api/v1/staff/cases/{w.accepted_case}")["participants"] if p["name"] == "Nora Neighbour")
 
     # Something on every page of the case room, with the long words that widen phone pages.
     event = api(
@@ -169,6 +183,7 @@ def pages_of(role: str, w: World) -> list[tuple[str, str]]:
             ("discussion-room", room),
             ("calendar", f"{case}/calendar"),
             ("scheduling", f"{case}/scheduling"),
+            ("disclosure", f"{case}/disclosures/1"),
             ("ranking", f"{ranking}/ranking"),
             ("mediator-profile", f"/mediators/{w.mediator_id}?case={w.accepted_case}"),
             ("profile", "/profile"),
@@ -199,6 +214,8 @@ def pages_of(role: str, w: World) -> list[tuple[str, str]]:
             ("calendar", f"{case}/calendar"),
             ("calendar-edit", f"{case}/calendar/{w.event_id}/edit"),
             ("scheduling", f"{case}/scheduling"),
+            ("disclosure", f"{case}/disclosures/1"),
+            ("reconfirm", f"{case}/reconfirm/{w.joined_id}"),
             ("profile", "/profile"),
         ]
     assert role == "staff"

@@ -2,7 +2,8 @@
 
 Katy (a demo party) files a Request to Mediate against Jordan, who is new to the center; staff accept it with a
 panel of three; Jordan activates the account from the email in the outbox and ranks by dragging cards; Katy ranks
-with the keyboard alone; the mediator both ranked first accepts the conflict check; staff read the tally and the
+with the keyboard alone; the mediator both ranked first accepts the conflict check with a disclosure, which both
+parties read and do not object to; staff read the tally, the ballots' fingerprints, the disclosure and the
 timeline; everyone's Case Home says "Mediator accepted"; a document shared with Jordan only reaches Jordan; the
 mediator talks with Jordan in a private caucus room. Key pages are checked with axe-core along the way.
 
@@ -30,6 +31,7 @@ RESPONDER_NAME = "Jordan Lee"
 RESPONDER_EMAIL = "jordan.lee@example.com"
 RESPONDER_PASSWORD = "harbor-lane-2024"
 PANEL = ("Elena Marquez", "Robert Chen", "Aisha Johnson")
+DISCLOSED = "Jordan Lee bought a house through my brokerage in 2021."
 MEDIATOR_EMAILS = {m.person.full_name: m.person.email for m in MEDIATORS}
 # axe-core audits these pages (the audit keeps going; the last test reports every finding together).
 AUDITED_PAGES = (
@@ -41,6 +43,7 @@ AUDITED_PAGES = (
     "case-home",
     "ranking",
     "conflict-check",
+    "disclosure",
     "staff-case",
     "staff-board",
     "staff-mediators",
@@ -64,6 +67,8 @@ class Journey:
     # The panel in the order the ranking page shows it; both parties rank its last mediator first.
     panel: list[str] = field(default_factory=list)
     selected: str = ""
+    # The fingerprint of Jordan's ballot, from the notice after submitting it.
+    fingerprint: str = ""
     # Each person's page, in their own browser context (own session cookie).
     pages: dict = field(default_factory=dict)
 
@@ -227,6 +232,8 @@ def test_new_party_activates_from_the_email_and_ranks_by_dragging(site: Site, jo
     jordan.wait_for_url(at(journey.home))
     notice = jordan.locator(".notice").inner_text()
     assert "Your ranking was submitted." in notice and "waiting for 1 more party" in notice
+    # The ballot's fingerprint, which the receipt email gives too.
+    journey.fingerprint = re.search(r"Its fingerprint is ([0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{2})", notice).group(1)
     site.shot(jordan, "09-ranking-confirmation")
 
 
@@ -285,9 +292,48 @@ def test_selected_mediator_accepts_the_conflict_check(site: Site, journey: Journ
     site.audit(mediator, "conflict-check")
     assert mediator.get_by_role("navigation", name="Main").get_by_role("link", name="File a Request to Mediate").count() == 0
     assert not site.phone_problems(mediator, "mediator-conflict-check")
-    mediator.get_by_role("button", name="I have no conflict — accept").click()
-    mediator.wait_for_url(at(journey.home))
-    assert "you have accepted this case" in mediator.locator(".notice").inner_text()
+    # The disclosure questions: a relationship with Jordan. A "yes" without details comes back with the problem beside it.
+    relationship = mediator.get_by_role("group", name=re.compile("any relationship with a party"))
+    relationship.get_by_label("Yes", exact=True).check()
+    relationship.get_by_label(RESPONDER_NAME).check()
+    mediator.get_by_role("button", name="Submit my answers and accept the case").click()
+    details = mediator.locator("#relationship_details")
+    details.wait_for()
+    assert details.get_attribute("aria-invalid") == "true"
+    assert mediator.locator("#relationship_details-error").inner_text() == "Say who the relationship is with and what it is (or was)."
+    assert mediator.get_by_role("group", name=re.compile("any relationship with a party")).get_by_label(RESPONDER_NAME).is_checked()
+    site.shot(mediator, "13-conflict-check-details-needed")
+    details.fill(DISCLOSED)
+    mediator.get_by_role("button", name="Submit my answers and accept the case").click()
+    mediator.wait_for_url(at("/cases"))
+    assert "your disclosure for case" in mediator.locator(".notice").inner_text()
+    assert "You accepted this case with a disclosure, which the parties may object to until" in mediator.locator("main").inner_text()
+    site.shot(mediator, "14-conflict-check-disclosed")
+
+
+# ---- 3b. the parties read the disclosure and do not object ------------------------------------------------------
+
+
+@step
+def test_the_parties_read_the_disclosure_and_do_not_object(site: Site, journey: Journey):
+    for who in ("jordan", "katy"):
+        page = journey.pages[who]
+        read = page.get_by_role("link", name="Read the mediator's disclosure and say whether you object")
+        eventually(page, journey.home, lambda read=read: read.count() == 1, f"the disclosure reaching {who}'s Case Home")
+        assert "Mediator disclosure: objection window" in page.locator(".stage").first.inner_text()
+        site.shot(page, f"14-case-home-disclosure-{who}")
+        read.click()
+        page.wait_for_url(at(f"{journey.home}/disclosures/1"))
+        shown = page.locator("main").inner_text()
+        assert DISCLOSED in shown and f"Relationship with someone on the case ({RESPONDER_NAME})" in shown
+        site.shot(page, f"14-disclosure-{who}")
+        site.audit(page, "disclosure")
+        page.get_by_role("button", name="I do not object").click()
+        page.wait_for_url(at(journey.home))
+        assert "You do not object" in page.locator(".notice").inner_text()
+    # Every party has said it does not object: the mediator is theirs at once.
+    mediator = journey.pages["mediator"]
+    eventually(mediator, journey.home, stage_is(mediator, "Mediator accepted"), "the mediator's Case Home once the parties accepted the disclosure")
     site.shot(mediator, "14-conflict-check-accepted")
 
 
@@ -307,13 +353,36 @@ def test_staff_see_the_tally_and_the_timeline(site: Site, journey: Journey):
     assert "(selected)" in rows[0]
     assert f"Eliminated: {second}" in staff.get_by_role("region", name="Mediator ranking · round 1").inner_text()
     assert staff.locator("tr.ballot").count() == 2
+    # Jordan's ballot, counted, under the fingerprint Jordan was given; and Jordan's receipt says the same.
+    jordan_ballot = staff.locator("tr.ballot").filter(has_text=RESPONDER_NAME)
+    assert jordan_ballot.locator("code.fingerprint").inner_text() == journey.fingerprint
+    counted = staff.get_by_role("region", name="Ballot audit trail").get_by_role("row").filter(has_text=journey.fingerprint)
+    assert counted.locator(".counted").inner_text() == "Counted"
 
     timeline = staff.locator("ol.timeline").inner_text()
-    for event in ("Filed", "Intake accepted", "Ranking opened", "Ranking submitted", "Tallied", "Conflict check started", "Mediator accepted"):
+    for event in (
+        "Filed",
+        "Intake accepted",
+        "Ranking opened",
+        "Ranking submitted",
+        "Tallied",
+        "Conflict check started",
+        "Disclosure made",
+        "Disclosure not objected",
+        "Disclosure accepted",
+        "Mediator accepted",
+    ):
         assert event in timeline, f"{event!r} missing from the timeline:\n{timeline}"
     assert "Accepted" in staff.get_by_role("region", name="Conflict checks").inner_text()
+    disclosures = staff.get_by_role("region", name="Mediator disclosures and re-confirmations").inner_text()
+    assert DISCLOSED in disclosures and "No objection: the disclosure stands" in disclosures
     site.shot(staff, "15-staff-case-tally-timeline")
     site.audit(staff, "staff-case")
+    staff.goto("/staff/outbox")
+    staff.get_by_role("row").filter(has_text=RESPONDER_EMAIL).filter(has_text="Receipt of your mediator ranking").get_by_role("link").first.click()
+    receipt = staff.locator("pre.email-body").inner_text()
+    assert f"Fingerprint: {journey.fingerprint}" in receipt and f"1. {third}\n2. {first}\nEliminated: {second}" in receipt
+    site.shot(staff, "15-staff-outbox-ballot-receipt")
 
 
 @step

@@ -54,6 +54,8 @@ MEDIATOR_OR_STAFF = Rule("the case's mediator or staff", frozenset({MEDIATOR, ST
 MARKS_TIMES = Rule("parties, representatives and interested persons (the scheduling poll)", frozenset({PARTY, OTHER_SIDE_REP, INTERESTED}))
 CONFLICT_CHECK = Rule("only the mediator asked for the conflict check (case B), not even staff", frozenset({MEDIATOR}), case="B")
 STAFF_ONLY = Rule("staff only", frozenset({STAFF}))
+ANSWERS_DISCLOSURE = Rule("a party or their representative (answers the mediator's disclosure)", frozenset({PARTY, OTHER_SIDE_REP}))
+RECONFIRMS = Rule("only the case's mediator, for the person a re-confirmation waits on (not staff)", frozenset({MEDIATOR}))
 STAFF_REMOVES = Rule("staff only (removes a participant)", frozenset({STAFF}), fresh=("participant_id",))
 DOCUMENT_SHARED = Rule("the uploader, the people it is shared with, staff", frozenset({PARTY, MEDIATOR, STAFF}))
 OWN_DOCUMENT = Rule("the uploader or staff (deletes a document)", frozenset({PARTY, STAFF}), fresh=("document_id",))
@@ -86,6 +88,16 @@ POLICY: dict[str, Rule] = {
     "GET /api/v1/mediators/{person_id}": MEDIATOR_PROFILE,
     "GET /cases/{case_id}/conflict-check": CONFLICT_CHECK,
     "POST /cases/{case_id}/conflict-check": CONFLICT_CHECK,
+    "GET /cases/{case_id}/reconfirm/{person_id}": RECONFIRMS,
+    "POST /cases/{case_id}/reconfirm/{person_id}": RECONFIRMS,
+    "GET /api/v1/cases/{case_id}/reconfirmations/{person_id}": RECONFIRMS,
+    "POST /api/v1/cases/{case_id}/reconfirmations/{person_id}": RECONFIRMS,
+    "GET /cases/{case_id}/disclosures/{number}": PARTICIPANT,
+    "POST /cases/{case_id}/disclosures/{number}": ANSWERS_DISCLOSURE,
+    "GET /api/v1/cases/{case_id}/disclosures": PARTICIPANT,
+    "POST /api/v1/cases/{case_id}/disclosures/{number}/answer": ANSWERS_DISCLOSURE,
+    "POST /staff/cases/{case_id}/disclosures/{number}/decision": STAFF_ONLY,
+    "POST /api/v1/staff/cases/{case_id}/disclosures/{number}/decision": STAFF_ONLY,
     "GET /cases/{case_id}/mediator": MEDIATOR_OR_STAFF,
     "POST /cases/{case_id}/mediator/fee-deposit": MEDIATOR_OR_STAFF,
     "POST /cases/{case_id}/mediator/close": MEDIATOR_OR_STAFF,
@@ -209,6 +221,10 @@ JSON_BODIES: dict[str, object] = {
     "POST /api/v1/cases": {"property_address": "", "dispute_bases": [], "dispute_value": "", "others": []},
     "PUT /api/v1/cases/{case_id}/ranking": {"ranked": []},
     "POST /api/v1/cases/{case_id}/conflict-check": {"accept": False, "reason": ""},
+    "POST /api/v1/cases/{case_id}/reconfirmations/{person_id}": {"accept": False, "reason": ""},
+    # The window of disclosure 1 has closed: a party is refused at this moment (409), anyone else as not theirs to answer.
+    "POST /api/v1/cases/{case_id}/disclosures/{number}/answer": {"objects": False},
+    "POST /api/v1/staff/cases/{case_id}/disclosures/{number}/decision": {"uphold": False, "reason": ""},
     "POST /api/v1/cases/{case_id}/close": {"outcome": "", "note": ""},
     "POST /api/v1/cases/{case_id}/messages": {"body": ""},
     "POST /api/v1/cases/{case_id}/discussions/rooms": {"name": "", "member_ids": []},
@@ -225,6 +241,9 @@ JSON_BODIES: dict[str, object] = {
 
 async def path_values(world: World, path: str, rule: Rule) -> dict[str, object]:
     person_id = world.person(PARTY).id if path.startswith(("/staff/people", "/api/v1/staff/people")) else world.person(MEDIATOR).id
+    if "/reconfirm" in path:
+        # The person Mediator 1's re-confirmation waits on.
+        person_id = world.person(INTERESTED).id
     values = {
         "case_id": world.case_id if rule.case == "A" else world.other_case_id,
         "person_id": person_id,
@@ -234,6 +253,7 @@ async def path_values(world: World, path: str, rule: Rule) -> dict[str, object]:
         "email_id": world.email_id,
         "message_id": world.message_id,
         "token": "no-such-password-link",
+        "number": 1,
     }
     makers = {"message_id": world.disposable_message, "document_id": world.disposable_document, "participant_id": world.disposable_participant}
     for name in rule.fresh:

@@ -41,6 +41,7 @@ def known_ids(world: World) -> dict[str, int]:
         "email_id": world.email_id,
         "message_id": world.message_id,
         "participant_id": 1,
+        "number": 1,
     }
 
 

@@ -205,6 +205,7 @@ def real_ids(world: World) -> dict[str, int]:
         "message_id": world.message_id,
         "participant_id": 1,
         "token": "no-such-password-link",
+        "number": 1,
     }
 
 

@@ -30,6 +30,7 @@ async def test_every_state_changing_route_refuses_a_missing_or_foreign_csrf_toke
         "message_id": world.message_id,
         "participant_id": 1,
         "token": "no-such-link",
+        "number": 1,
     }
     # Everything a forger would like to happen, sent as staff (who may do the most) with real ids.
     tempting = {

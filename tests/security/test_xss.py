@@ -66,6 +66,9 @@ FIELDS = [
     "Poll withdrawn",
     "Picked location",
     "Picked notes",
+    "Disclosure",
+    "Objection",
+    "Ruling",
 ]
 
 
@@ -226,12 +229,22 @@ async def test_every_written_field_is_shown_escaped_on_every_page(web):
     async with web.browser() as mediator, web.browser() as k, web.browser() as staff:
         await mediator.login("mediator2@example.com")
         await pages.visit(mediator, "asked mediator", f"/cases/{case_id}/conflict-check")
-        await form(mediator, f"/cases/{case_id}/conflict-check", f"/cases/{case_id}/conflict-check", {"accept": "true"})
-        await eventually(lambda: mirrored_stage("accepted"))
+        await form(
+            mediator,
+            f"/cases/{case_id}/conflict-check",
+            f"/cases/{case_id}/conflict-check",
+            {"accept": "true", "other_matters": "yes", "other_matters_details": payload("Disclosure")},
+        )
+        await eventually(lambda: mirrored_stage("disclosure_review"))
         await k.login("katy@example.com")
         await staff.login("staff@car.org")
 
         base = f"/cases/{case_id}"
+        await pages.visit(k, "party", f"{base}/disclosures/1")
+        await form(k, f"{base}/disclosures/1", f"{base}/disclosures/1", {"party_id": str(katy.id), "objects": "true", "reason": payload("Objection")})
+        await pages.visit(staff, "staff", f"/staff/cases/{case_id}")
+        await form(staff, f"/staff/cases/{case_id}", f"/staff/cases/{case_id}/disclosures/1/decision", {"uphold": "false", "reason": payload("Ruling")})
+        await eventually(lambda: mirrored_stage("accepted"))
         await form(k, base, f"{base}/messages", {"body": payload("Message")})
         await form(
             k,
@@ -353,6 +366,7 @@ async def visit_everything(
         f"{base}/calendar/{event_id}/edit",
         f"{base}/scheduling",
         f"{base}/mediator",
+        f"{base}/disclosures/1",
         f"/mediators/{mediator_id}",
         "/profile",
         f"/cases/{other_case_id}",

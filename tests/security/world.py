@@ -1,6 +1,7 @@
 """A small center with every kind of person the access rules tell apart, built fast and directly.
 
-Case A runs through its workflow to `accepted` with Mediator 1; discussions are open with a caucus room of
+Case A runs through its workflow to `accepted` with Mediator 1, who disclosed a relationship with Katy (disclosure 1,
+which both parties accepted); Ivy joined after that, so Mediator 1's re-confirmation about her waits; discussions are open with a caucus room of
 Mediator 1 and Katy; Mediator 1 shared one document with Katy; Katy posted a message; Mediator 1 put an
 event on the calendar and proposed two times for the mediation, which nobody has answered yet. Case B (Otto and Olga) waits on Mediator 1's conflict check. Mediator 2 was on
 case A's panel but was not selected, so case A is none of their business.
@@ -21,6 +22,7 @@ from features.accounts.security import hash_password
 from features.calendar.models import CalendarEventIn
 from features.calendar.service import save_event
 from features.cases.models import NewMessage
+from features.cases.roster import roster_for
 from features.cases.service import post_message as post_case_message
 from features.discussions.models import NewCaucusRoom, NewRoomMessage
 from features.discussions.service import create_caucus_room, open_discussions, post_message
@@ -31,7 +33,7 @@ from features.scheduling.service import propose_times
 from tests.support import eventually, handle, make_case, make_center, signed_in_access, wait_for_stage
 from tests.web_support import PASSWORD, Browser
 from workflows.case import CaseWorkflow
-from workflows.types import ConflictDecision, IntakeDecision, RankingSubmission
+from workflows.types import ConflictDecision, DisclosureAnswers, DisclosureReply, IntakeDecision, RankingSubmission, RosterChange
 
 ADDRESS = "742 Evergreen Terrace, Springfield, CA 90210"
 OTHER_ADDRESS = "1 Elsewhere Road, Fresno, CA 93650"
@@ -153,7 +155,12 @@ async def build_world(web) -> World:
         for party in parties.values():
             await wf.execute_update(CaseWorkflow.submit_ranking, RankingSubmission(actor_id=party, party_id=party, ranked=[m1, m2, m3], eliminated=[]))
         await wait_for_stage(client, settings, case, "conflict_check")
-    await handle(client, settings, case_id).execute_update(CaseWorkflow.decide_conflict, ConflictDecision(actor_id=m1, accept=True))
+    # Mediator 1 accepts case A with a disclosure, which both parties accept: disclosure 1 of case A.
+    wf = handle(client, settings, case_id)
+    disclosure = DisclosureAnswers(relationship="I once sold a house to Katy Perry.", relationship_person_ids=[ids["Katy Perry"]])
+    await wf.execute_update(CaseWorkflow.decide_conflict, ConflictDecision(actor_id=m1, accept=True, disclosure=disclosure))
+    for party in ids.values():
+        await wf.execute_update(CaseWorkflow.respond_to_disclosure, DisclosureReply(actor_id=party, party_id=party, number=1, objects=False))
     await wait_for_stage(client, settings, case_id, "accepted")
 
     async def mirrored():
@@ -178,6 +185,11 @@ async def build_world(web) -> World:
         )
         rex_id, ivy_id = rex.id, ivy.id
         await session.execute(update(Person).values(password_hash=hash_password(PASSWORD)))
+        roster = await roster_for(session, case_id)
+    # Ivy joined after acceptance: a re-confirmation about her waits for Mediator 1.
+    await handle(client, settings, case_id).execute_update(
+        CaseWorkflow.change_roster, RosterChange(parties=roster, actor_id=center.staff.id, added_person_id=ivy_id, added_role="interested")
+    )
 
     ctx = web.asgi.state.ctx
     async with web.sessions() as session:
