@@ -1,7 +1,7 @@
 """What a case waits on, its stays in each stage and when its conflict checks ended, read from a published state
 (core/waiting.py): the rules the staff board stands on, stage by stage."""
 
-from core.case_state import CaseState, ConflictAttempt, PartyProgress, TimelineEntry
+from core.case_state import CaseState, ConflictAttempt, DisclosureResponse, MediatorDisclosure, PartyProgress, TimelineEntry
 from core.waiting import KINDS, WAITS, attempt_end_times, describe, human_duration, stage_periods, waiting_on
 
 KATY, TAYLOR, ED, M1, M2 = 11, 12, 13, 21, 22
@@ -32,6 +32,7 @@ def state(stage: str, since: str | None = None, timeline: list[tuple[str, str]] 
         note="",
         timeline=[TimelineEntry(at=when, event=event) for when, event in timeline],
         stage_since=since,
+        disclosures=kw.pop("disclosures", []),
     )
 
 
@@ -48,6 +49,29 @@ def test_each_open_stage_waits_on_someone_and_a_case_that_is_over_on_nobody():
         assert waiting_on(state(over, at(15))) is None
     # Every kind a stage can wait on is named on the board.
     assert {WAITS[stage](state(stage))[0] for stage in WAITS} <= set(KINDS)
+
+
+def test_a_disclosure_waits_on_the_parties_who_have_not_answered_then_on_the_center_and_a_reconfirmation_on_the_mediator():
+    disclosure = MediatorDisclosure(
+        number=1, mediator_id=M1, kind="conflict_check", ranking_round=1, asked_at=at(9), status="open", answered_at=at(10),
+        objections_until=at(22), may_object_party_ids=[KATY, TAYLOR], responses=[DisclosureResponse(KATY, KATY, False, at(11))],
+    )  # fmt: skip
+    review = waiting_on(state("disclosure_review", at(10), candidate=M1, disclosures=[disclosure]))
+    assert (review.kind, review.people, review.since) == ("objections", (TAYLOR,), at(10))
+    assert describe("objections", ["Taylor Swift"]) == "Taylor Swift's answer to the mediator's disclosure"
+    disclosure.status = "objected"
+    objected = waiting_on(state("disclosure_review", at(10), candidate=M1, disclosures=[disclosure]))
+    assert (objected.kind, objected.people) == ("objections", ())
+    assert describe("objections", []) == "Center staff's decision on an objection"
+    disclosure.status = "accepted"
+    assert waiting_on(state("accepted", at(12), mediator=M1, disclosures=[disclosure])).kind == "mediator_steps"
+
+    # Someone joined after acceptance: the mediator is asked to confirm again, since the moment they were asked.
+    again = MediatorDisclosure(
+        number=2, mediator_id=M1, kind="reconfirmation", ranking_round=1, asked_at=at(15), about_person_id=ED, status="awaiting_mediator"
+    )
+    reconfirming = waiting_on(state("scheduled", at(12), mediator=M1, disclosures=[disclosure, again]))
+    assert (reconfirming.kind, reconfirming.people, reconfirming.since) == ("reconfirmation", (M1,), at(15))
 
 
 def test_the_wait_is_said_the_way_staff_say_it():
