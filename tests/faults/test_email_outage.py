@@ -22,7 +22,7 @@ SEQUENCE = re.compile(r"/(\d{5})-")
 EVENT_SUBJECTS = {
     "filed": ["Request to Mediate received"] * 2,  # the filer and the center
     "ranking_opened": ["Please submit your mediator rankings"] * 2,  # both parties
-    "ranking_submitted": ["Mediator ranking received"],  # the center
+    "ranking_submitted": ["Mediator ranking received", "Receipt of your mediator ranking"],  # the center, the party
     "tallied": ["Mediator selected"] * 2,  # everyone on the case: both parties
     "conflict_check_started": ["Conflict check requested"],  # the mediator
 }
@@ -56,7 +56,7 @@ async def test_emails_sent_once_and_in_order_after_sendgrid_recovers(dev_client,
 
     events = [t.event for t in (await status(client, settings, case_id)).timeline]
     expected_subjects = [s for event in events for s in EVENT_SUBJECTS.get(event, [])]
-    assert len(expected_subjects) == 9
+    assert len(expected_subjects) == 11
 
     # Temporal's retry backoff (1, 2, 4, 8, 16 s...) decides when the first attempt after the outage comes.
     await wait_until(lambda: _delivered(fake_sendgrid, len(expected_subjects)), 45, what="every email delivered")
