@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     task_queue: str = "mediation-cases"
     # Cases kept in a worker's memory between events; the rest are replayed from history when they wake.
     # About 0.2 MB each: 500 keeps a worker near 250 MB however many cases are open.
-    worker_max_cached_workflows: int = 500
+    worker_max_cached_workflows: int = 250
     # Each worker says it is alive this often; with no word from any worker for `worker_absent_after`, the web
     # says changes are paused and actions answer 503 without sending anything.
     worker_presence_interval: timedelta = timedelta(seconds=5)
